@@ -1,0 +1,41 @@
+// cma/allocator.hpp — the entry point: #include <cma/allocator.hpp>.
+//
+//   cma::allocator            the fast model (free-extent index), for real use
+//   cma::reference_allocator  the reference (plain bitmap, the kernel's search)
+// Both are cma::basic_area<Store> (cma_area.hpp): one allocator core, two stores,
+// identical answers.  A version profile (profile.hpp) picks each kernel's rules.
+//
+//   auto a = cma::make_allocator("reserved", {0x76c00, 32768}, 0, "6.1");
+//   auto r = a.alloc(2048, 8);          // r.pfn == 0x76c00, r.err == 0
+//   a.release(r.pfn, 2048);
+#pragma once
+
+#include "alloc_result.hpp"
+#include "bitmap_store.hpp"
+#include "busy.hpp"
+#include "cma_area.hpp"
+#include "cma_debug.hpp"
+#include "cma_debug_show_areas.hpp"
+#include "errno.hpp"
+#include "kernel_version.hpp"
+#include "profile.hpp"
+#include "types.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace cma {
+
+using allocator = basic_area<free_extents>;
+using reference_allocator = basic_area<bit_vector_store>;
+
+/// One-range area for a kernel version given as text ("6.1"); an unparsable
+/// version is a precondition violation (assert) — parse it yourself to report errors.
+template <class Area = allocator>
+Area make_allocator(std::string name, memrange_spec range, unsigned order_per_bit, std::string_view version) {
+  const auto v = kernel_version::parse(version);
+  assert(v && "make_allocator: bad kernel version");
+  return Area(std::move(name), range, order_per_bit, profile::for_version(*v));
+}
+
+} // namespace cma

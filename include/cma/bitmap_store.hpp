@@ -1,0 +1,79 @@
+// cma/bitmap_store.hpp — the two ways cmasim stores a memrange's bitmap.
+//
+// The allocator core (cma_area.hpp) is written once against the concept below;
+// it is instantiated with
+//   * bit_vector_store — the reference: a plain cma::bitmap searched exactly as
+//     lib/bitmap.c searches it (obviously correct, O(maxno) worst case);
+//   * free_extents      — the fast index over free runs (free_extents.hpp).
+// Both must answer every query identically; tests/test_properties.cpp runs them
+// op for op.
+#pragma once
+
+#include "bitmap.hpp"
+#include "free_extents.hpp"
+#include "types.hpp"
+
+#include <concepts>
+#include <cstdint>
+
+namespace cma {
+
+template <class S>
+concept bitmap_store = requires(S s, const S cs, bitmap_no_t i) {
+  { S(i) };
+  { cs.size() } -> std::same_as<bitmap_no_t>;
+  { cs.test(i) } -> std::same_as<bool>;
+  { cs.weight() } -> std::same_as<bitmap_no_t>;
+  { cs.longest_run() } -> std::same_as<bitmap_no_t>;
+  { cs.find_next_zero_area_off(i, std::uint64_t{1}, i, i) } -> std::same_as<bitmap_no_t>;
+  { s.set(i, i) };
+  { s.clear(i, i) };
+  { cs.is_valid() } -> std::same_as<bool>;
+};
+
+/// The reference store: cma::bitmap plus the kernel's own search.
+class bit_vector_store {
+public:
+  bit_vector_store() = default;
+  explicit bit_vector_store(bitmap_no_t nbits) : map_(nbits) {}
+
+  bitmap_no_t size() const noexcept { return map_.size(); }
+  bool test(bitmap_no_t i) const noexcept { return map_.test(i); }
+  bitmap_no_t weight() const noexcept { return map_.weight(); }
+  const cma::bitmap& bits() const noexcept { return map_; }
+
+  /// lib/bitmap.c's answer; anything >= size() means "not found".
+  bitmap_no_t find_next_zero_area_off(bitmap_no_t start, std::uint64_t nr, bitmap_no_t mask,
+                                      bitmap_no_t offset) const noexcept {
+    return map_.find_next_zero_area_off(map_.size(), start, nr, mask, offset);
+  }
+  void set(bitmap_no_t start, bitmap_no_t nr) noexcept { map_.set(start, nr); }
+  void clear(bitmap_no_t start, bitmap_no_t nr) noexcept { map_.clear(start, nr); }
+
+  template <class F> void for_each_free_run(F&& f) const {
+    const bitmap_no_t n = map_.size();
+    for (bitmap_no_t z = map_.find_next_zero_bit(n, 0); z < n;) {
+      const bitmap_no_t s = map_.find_next_bit(n, z);
+      f(z, s - z);
+      z = map_.find_next_zero_bit(n, s);
+    }
+  }
+  bitmap_no_t longest_run() const {
+    bitmap_no_t best = 0;
+    for_each_free_run([&](bitmap_no_t, bitmap_no_t len) { best = len > best ? len : best; });
+    return best;
+  }
+  bool is_valid() const noexcept { // bits beyond size() stay zero
+    const auto& w = map_.words();
+    const unsigned tail = static_cast<unsigned>(map_.size() % cma::bitmap::word_bits);
+    return w.empty() || tail == 0 || (w.back() >> tail) == 0;
+  }
+
+private:
+  cma::bitmap map_;
+};
+
+static_assert(bitmap_store<bit_vector_store>);
+static_assert(bitmap_store<free_extents>);
+
+} // namespace cma

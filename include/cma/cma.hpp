@@ -1,0 +1,4 @@
+// cma/cma.hpp — umbrella header: the model, the formats and the replay.
+#pragma once
+
+#include "allocator.hpp"

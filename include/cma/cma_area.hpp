@@ -1,0 +1,300 @@
+// cma/cma_area.hpp — struct cma: one CMA area and its bitmap allocator.
+//
+// Models mm/cma.c cma_alloc() / __cma_alloc() / cma_range_alloc() and
+// cma_release() / cma_pages_valid() for every profile in profile.hpp:
+//   * first fit from bit 0 on every call (no rotor), alignment as mask + offset
+//     relative to the absolute pfn (cma_bitmap_aligned_*), the window claimed
+//     (bits set) before migration, and after -EBUSY the next search starting at
+//     bitmap_no + mask + 1 — KERNEL-FACTS §1.3/§1.4, identical 4.15 → 7.0;
+//   * ≤6.14: one range, ret starts at -ENOMEM, bitmap_count > maxno returns
+//     silently;
+//   * 6.15+: ranges tried in order, each search stopping early when
+//     count > available_count, "no space" reported as -EBUSY, a too-large
+//     request reported like any failure.
+// Whether a window migrates is the caller's busy oracle (busy.hpp).
+//
+// Knowingly different: the kernel takes locks and can race; the model is one
+// thread of calls in a fixed order.  4.15's show_areas/maxchunk bugs with
+// order_per_bit > 0 (reading past the bitmap, an endless loop) are not copied:
+// see cma_debug.hpp.
+//
+// Invariants (is_valid): every range's store is valid; set bits never exceed
+// bitmap_maxno.  In debug builds (CMASIM_DEBUG_VALIDATE or !NDEBUG) it is
+// asserted after every mutation.
+#pragma once
+
+#include "alloc_result.hpp"
+#include "bitmap_store.hpp"
+#include "busy.hpp"
+#include "cma_memrange.hpp"
+#include "errno.hpp"
+#include "order_per_bit.hpp"
+#include "profile.hpp"
+#include "types.hpp"
+
+#include <cassert>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#if defined(CMASIM_DEBUG_VALIDATE) || !defined(NDEBUG)
+#define CMA_VALIDATE(area) assert((area).is_valid())
+#else
+#define CMA_VALIDATE(area) ((void)0)
+#endif
+
+namespace cma {
+
+/// A maximal run of free bits, as cma_debug_show_areas() walks them.
+struct free_run {
+  unsigned range = 0;
+  bitmap_no_t bitmap_no = 0; ///< first free bit
+  bitmap_no_t bits = 0;      ///< run length in bits
+  pfn_t pfn = 0;             ///< first free page
+  page_count pages = 0;      ///< bits << order_per_bit
+  friend bool operator==(const free_run&, const free_run&) = default;
+};
+
+template <bitmap_store S> class basic_area {
+public:
+  using store_type = S;
+  using range_type = cma_memrange<S>;
+
+  /// An area of one or (6.15+) several ranges.  Precondition: 1..8 ranges, and
+  /// one range unless the profile is multi-range.
+  basic_area(std::string name, std::vector<memrange_spec> ranges, unsigned order_per_bit, profile prof)
+      : name_(std::move(name)), order_per_bit_(order_per_bit), prof_(prof) {
+    assert(!ranges.empty() && ranges.size() <= cma_max_ranges);
+    assert(ranges.size() == 1 || prof_.multi_range);
+    for (const auto& r : ranges) {
+      ranges_.emplace_back(r, order_per_bit);
+      count_ += r.count;
+    }
+    available_ = count_;
+  }
+  basic_area(std::string name, memrange_spec range, unsigned order_per_bit, profile prof)
+      : basic_area(std::move(name), std::vector<memrange_spec>{range}, order_per_bit, prof) {}
+
+  // ---------------------------------------------------------------- cma_alloc
+  /// cma_alloc(cma, count, align, no_warn); `busy` decides each alloc_contig_range().
+  alloc_result alloc(page_count count, unsigned align, const busy_oracle& busy = {}, bool no_warn = false) {
+    alloc_result r;
+    r.count = count;
+    r.align = align;
+    r.available_before = available_;
+    const bool traced = prof_.trace != trace_format::legacy;
+    // 6.12–6.14 trace the start before looking at the arguments.
+    if (traced && prof_.trace_start_before_checks) r.traced_start = true;
+    if (count_ == 0) return early(r, alloc_exit::null_area);
+    if (count == 0) return early(r, alloc_exit::zero_count);
+    if (traced) r.traced_start = true;
+    if (prof_.multi_range) alloc_multi_range(r, busy);
+    else alloc_single_range(r, busy);
+    if (r.exit == alloc_exit::searched || prof_.too_large_is_reported) {
+      r.traced_finish = true;
+      r.failure_message = r.err != 0 && !no_warn;
+    }
+    CMA_VALIDATE(*this);
+    return r;
+  }
+
+  // -------------------------------------------------------------- cma_release
+  /// cma_release(cma, pfn_to_page(pfn), count).
+  release_result release(pfn_t pfn, page_count count) {
+    release_result r;
+    const auto range = release_range(pfn, count);
+    if (!range) return r;
+    auto& rg = ranges_[*range];
+    r.ok = true;
+    r.range = *range;
+    r.bitmap_no = (pfn - rg.base_pfn) >> order_per_bit_;
+    r.bitmap_count = cma_bitmap_pages_to_bits(order_per_bit_, count);
+    r.overrun = pfn + count > rg.end_pfn();
+    rg.bitmap.clear(r.bitmap_no, r.bitmap_count); // cma_clear_bitmap
+    available_ += count;                           // 6.15+: in pages as passed, not rounded
+    CMA_VALIDATE(*this);
+    return r;
+  }
+
+  /// bitmap_set for pages the model did not see allocated (a replay that starts
+  /// mid-stream, boot-time users).  False if pfn is outside every range.
+  bool mark_allocated(pfn_t pfn, page_count count) {
+    for (auto& rg : ranges_) {
+      if (!rg.contains(pfn)) continue;
+      rg.bitmap.set((pfn - rg.base_pfn) >> order_per_bit_, cma_bitmap_pages_to_bits(order_per_bit_, count));
+      available_ -= count;
+      CMA_VALIDATE(*this);
+      return true;
+    }
+    return false;
+  }
+
+  // ------------------------------------------------------------------ queries
+  const std::string& name() const noexcept { return name_; }
+  const profile& prof() const noexcept { return prof_; }
+  unsigned order_per_bit() const noexcept { return order_per_bit_; }
+  page_count count() const noexcept { return count_; }
+  pfn_t base_pfn() const noexcept { return ranges_.front().base_pfn; }
+  const std::vector<range_type>& ranges() const noexcept { return ranges_; }
+  /// cma->available_count (6.15+); tracked for every profile.
+  page_count available_count() const noexcept { return available_; }
+
+  /// Pages covered by set bits (what debugfs `used` prints up to 6.14).
+  page_count used_bits_pages() const noexcept {
+    page_count n = 0;
+    for (const auto& rg : ranges_) n += rg.bitmap.weight() << order_per_bit_;
+    return n;
+  }
+  /// Pages covered by clear bits.
+  page_count free_pages() const noexcept {
+    page_count n = 0;
+    for (const auto& rg : ranges_) n += (rg.bitmap_maxno() - rg.bitmap.weight()) << order_per_bit_;
+    return n;
+  }
+  /// Longest free run in pages, over all ranges (debugfs `maxchunk`).
+  page_count maxchunk() const {
+    page_count best = 0;
+    for (const auto& rg : ranges_) best = std::max<page_count>(best, rg.bitmap.longest_run() << order_per_bit_);
+    return best;
+  }
+  std::vector<free_run> free_runs() const {
+    std::vector<free_run> out;
+    for (unsigned i = 0; i < ranges_.size(); ++i) {
+      const auto& rg = ranges_[i];
+      rg.bitmap.for_each_free_run([&](bitmap_no_t bit, bitmap_no_t len) {
+        out.push_back({i, bit, len, rg.base_pfn + (bit << order_per_bit_), len << order_per_bit_});
+      });
+    }
+    return out;
+  }
+  /// Is the page at pfn inside a set bit?  nullopt if pfn is outside the area.
+  std::optional<bool> page_used(pfn_t pfn) const {
+    for (const auto& rg : ranges_)
+      if (rg.contains(pfn)) {
+        const bitmap_no_t b = (pfn - rg.base_pfn) >> order_per_bit_;
+        if (b >= rg.bitmap_maxno()) return std::nullopt; // partial last chunk: no bit
+        return rg.bitmap.test(b);
+      }
+    return std::nullopt;
+  }
+  bool contains(pfn_t pfn) const noexcept {
+    for (const auto& rg : ranges_)
+      if (rg.contains(pfn)) return true;
+    return false;
+  }
+
+  bool is_valid() const {
+    for (const auto& rg : ranges_)
+      if (!rg.bitmap.is_valid() || rg.bitmap.weight() > rg.bitmap_maxno()) return false;
+    return true;
+  }
+
+private:
+  alloc_result& early(alloc_result& r, alloc_exit why) const {
+    r.exit = why;
+    r.err = enomem; // the initial `ret`; the kernel returns NULL without reporting it
+    return r;
+  }
+
+  // One claim-migrate step shared by both generations: returns alloc_contig_range's ret.
+  int try_window(alloc_result& r, unsigned ri, bitmap_no_t bitmap_no, bitmap_no_t bitmap_count,
+                 const busy_oracle& busy) {
+    auto& rg = ranges_[ri];
+    rg.bitmap.set(bitmap_no, bitmap_count); // claimed before migration
+    available_ -= r.count;
+    const pfn_t pfn = rg.base_pfn + (bitmap_no << order_per_bit_);
+    const int ret = busy ? busy(pfn, r.count) : 0;
+    r.attempts.push_back({ri, bitmap_no, pfn, ret});
+    if (ret == 0) {
+      r.pfn = pfn;
+      return 0;
+    }
+    rg.bitmap.clear(bitmap_no, bitmap_count); // cma_clear_bitmap on failure
+    available_ += r.count;
+    return ret;
+  }
+
+  // mm/cma.c ≤6.14: cma_alloc / __cma_alloc.
+  void alloc_single_range(alloc_result& r, const busy_oracle& busy) {
+    auto& rg = ranges_.front();
+    const bitmap_no_t mask = cma_bitmap_aligned_mask(order_per_bit_, r.align);
+    const bitmap_no_t offset = cma_bitmap_aligned_offset(rg.base_pfn, order_per_bit_, r.align);
+    const bitmap_no_t maxno = rg.bitmap_maxno();
+    const bitmap_no_t bitmap_count = cma_bitmap_pages_to_bits(order_per_bit_, r.count);
+    if (bitmap_count > maxno) {
+      early(r, alloc_exit::too_large);
+      return;
+    }
+    int ret = enomem;
+    bitmap_no_t start = 0;
+    for (;;) {
+      const bitmap_no_t bitmap_no = rg.bitmap.find_next_zero_area_off(start, bitmap_count, mask, offset);
+      if (bitmap_no >= maxno) break;
+      ret = try_window(r, 0, bitmap_no, bitmap_count, busy);
+      r.finish_pfn = r.attempts.back().pfn; // the `pfn` variable the finish event prints
+      if (ret == 0 || ret != ebusy) break;
+      start = bitmap_no + mask + 1;
+    }
+    r.err = ret;
+  }
+
+  // mm/cma.c 6.15+: __cma_alloc over cma_range_alloc.
+  void alloc_multi_range(alloc_result& r, const busy_oracle& busy) {
+    int ret = enomem;
+    bool all_too_large = true;
+    for (unsigned ri = 0; ri < ranges_.size(); ++ri) {
+      bool too_large = false;
+      ret = range_alloc(r, ri, busy, too_large);
+      all_too_large = all_too_large && too_large;
+      if (ret != ebusy || r.pfn != no_pfn) break;
+    }
+    r.err = ret;
+    r.finish_pfn = r.pfn != no_pfn ? r.pfn : 0;
+    if (all_too_large) r.exit = alloc_exit::too_large;
+  }
+
+  int range_alloc(alloc_result& r, unsigned ri, const busy_oracle& busy, bool& too_large) {
+    auto& rg = ranges_[ri];
+    const bitmap_no_t mask = cma_bitmap_aligned_mask(order_per_bit_, r.align);
+    const bitmap_no_t offset = cma_bitmap_aligned_offset(rg.base_pfn, order_per_bit_, r.align);
+    const bitmap_no_t maxno = rg.bitmap_maxno();
+    const bitmap_no_t bitmap_count = cma_bitmap_pages_to_bits(order_per_bit_, r.count);
+    if (bitmap_count > maxno) {
+      too_large = true;
+      return ebusy;
+    }
+    int ret = ebusy;
+    bitmap_no_t start = 0;
+    for (;;) {
+      if (r.count > available_) break; // area-wide early stop
+      const bitmap_no_t bitmap_no = rg.bitmap.find_next_zero_area_off(start, bitmap_count, mask, offset);
+      if (bitmap_no >= maxno) break;
+      ret = try_window(r, ri, bitmap_no, bitmap_count, busy);
+      if (ret == 0 || ret != ebusy) break;
+      start = bitmap_no + mask + 1;
+    }
+    return ret;
+  }
+
+  std::optional<unsigned> release_range(pfn_t pfn, page_count count) const {
+    if (count_ == 0) return std::nullopt;
+    if (prof_.release_checks_range_end) { // 6.15+ cma_pages_valid
+      if (count > count_) return std::nullopt;
+      for (unsigned i = 0; i < ranges_.size(); ++i)
+        if (ranges_[i].contains(pfn) && pfn + count <= ranges_[i].end_pfn()) return i;
+      return std::nullopt;
+    }
+    if (!ranges_.front().contains(pfn)) return std::nullopt;
+    return 0u;
+  }
+
+  std::string name_;
+  unsigned order_per_bit_ = 0;
+  profile prof_;
+  std::vector<range_type> ranges_;
+  page_count count_ = 0;     ///< pages, all ranges
+  page_count available_ = 0; ///< cma->available_count
+};
+
+} // namespace cma

@@ -1,0 +1,200 @@
+// cma/event.hpp — what a kernel log or trace says happened, format-independent.
+//
+// The formats (include/cma/formats/) turn text into these; the replay
+// (replay.hpp) is the only place where they meet the model.  Each event keeps
+// the fields its source line printed — nothing inferred.  Hashed `%p` pointers
+// are kept as text tokens: they are per-boot identities that pair a
+// pr_debug "returned %p" with a later "cma_release(page %p…)".
+#pragma once
+
+#include "kernel_version.hpp"
+#include "types.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace cma::ev {
+
+// ---- include/trace/events/cma.h -------------------------------------------
+struct alloc_start {            ///< cma_alloc_start (5.14+)
+  std::string name;
+  page_count count = 0;
+  unsigned align = 0;
+  std::optional<page_count> available; ///< 6.18+ available_count=
+  std::optional<page_count> total;     ///< 6.18+ total_count=
+};
+struct alloc_finish {           ///< cma_alloc_finish (5.14+) and 4.x cma_alloc
+  std::optional<std::string> name; ///< absent in the 4.x legacy event
+  pfn_t pfn = no_pfn;
+  std::string page;             ///< hashed pointer; all zeros on failure
+  page_count count = 0;
+  unsigned align = 0;
+  std::optional<int> errorno;   ///< 6.3+
+  bool legacy = false;          ///< the 4.x `cma_alloc:` event (no start event precedes it)
+};
+struct busy_retry {             ///< cma_alloc_busy_retry
+  std::string name;
+  pfn_t pfn = 0;
+  std::string page;
+  page_count count = 0;
+  unsigned align = 0;
+};
+struct release {                ///< cma_release
+  std::optional<std::string> name;
+  pfn_t pfn = 0;
+  std::string page;
+  page_count count = 0;
+};
+struct step_marker {            ///< tracing_mark_write: step N: <cmd>  (recorder markers)
+  unsigned n = 0;
+  std::string cmd;
+};
+
+// ---- mm/cma.c pr_debug / pr_err ---------------------------------------------
+struct alloc_call {             ///< "cma_alloc(cma %p[, name: %s], count %lu, align %d)"
+  std::string func;
+  std::string cma_token;
+  std::optional<std::string> name;
+  page_count count = 0;
+  unsigned align = 0;
+};
+struct alloc_returned {         ///< "cma_alloc(): returned %p"
+  std::string func;
+  std::string page_token;       ///< "0000000000000000" / "(null)" when it failed
+  bool null() const noexcept {
+    return page_token == "(null)" || page_token.find_first_not_of('0') == std::string::npos;
+  }
+};
+struct busy_debug {             ///< "cma_alloc(): memory range at [pfn 0x%lx ]%p is busy, retrying"
+  std::string func;
+  std::string page_token;
+  std::optional<pfn_t> pfn;     ///< 6.6+
+};
+struct release_debug {          ///< "cma_release(page %p[, count %lu])"
+  std::string page_token;
+  std::optional<page_count> count;
+};
+struct pages_invalid {          ///< "cma_pages_valid(page %p, count %lu)": not in this area
+  std::string page_token;
+  page_count count = 0;
+};
+struct alloc_failed {           ///< "cma_alloc: [name: ]alloc failed, req-size: N pages, ret: -E"
+  std::string func;
+  std::optional<std::string> name;
+  page_count count = 0;
+  int ret = 0;
+};
+struct show_areas {             ///< cma_debug_show_areas(): "number of available pages: …=> F free of T total pages"
+  struct run { std::uint64_t len = 0; std::uint64_t at = 0; };
+  std::vector<run> runs;
+  std::uint64_t free = 0;
+  std::uint64_t total = 0;
+};
+struct pfns_busy {              ///< "alloc_contig_range: [%lx, %lx) PFNs busy"
+  pfn_t start = 0, end = 0;
+};
+struct callbacks_suppressed {   ///< "<func>: N callbacks suppressed"
+  std::string func;
+  std::uint64_t n = 0;
+};
+
+// ---- boot ------------------------------------------------------------------
+struct reserved {               ///< "cma: Reserved N MiB at 0x…[ on node N]" (3.x: "CMA: reserved N MiB at HEX")
+  std::uint64_t mib = 0;
+  std::uint64_t base = 0;
+  std::optional<int> node;
+};
+struct reserve_failed {         ///< "cma: Failed to reserve N MiB[ on node N]"
+  std::uint64_t mib = 0;
+  std::optional<int> node;
+};
+struct rmem_pool {              ///< "Reserved memory: created CMA memory pool at 0x…, size N MiB"
+  std::uint64_t base = 0;
+  std::uint64_t mib = 0;
+};
+struct memory_line {            ///< "Memory: …K/…K available (…, NK cma-reserved…)"
+  std::uint64_t cma_reserved_kb = 0;
+};
+struct meminfo {                ///< "CmaTotal:  N kB" / "CmaFree:  N kB"
+  bool total = false;           ///< CmaTotal (else CmaFree)
+  std::uint64_t kb = 0;
+};
+struct banner {                 ///< "Linux version 6.1.0-56-arm64 …"
+  kernel_version version;
+  std::string release;
+};
+struct command_line {           ///< "Kernel command line: …" / "Command line: …"
+  std::string text;
+};
+struct kconfig {                ///< "CONFIG_CMA_DEBUG=y" pasted with a log
+  std::string key, value;
+};
+struct boot_debug {             ///< early_cma / dma_contiguous_reserve / cma_declare_contiguous pr_debug
+  std::string text;
+};
+
+// ---- cmasim's kernel module (kmod/FORMAT.md) and the recorder -------------------
+struct kmod_alloc {             ///< "cma_test: v1 op=alloc id= bytes= pages= align= pfn= cma= mode= err="
+  std::uint64_t id = 0, bytes = 0, pages = 0;
+  unsigned align = 0;
+  pfn_t pfn = 0;
+  bool cma = false;
+  std::string mode;
+  int err = 0;
+};
+struct kmod_free {              ///< "cma_test: v1 op=free id= pages= pfn= cma="
+  std::uint64_t id = 0, pages = 0;
+  pfn_t pfn = 0;
+  bool cma = false;
+};
+struct kmod_hog {               ///< "cma_test: v1 op=hog pfn=" — a page held unmovable inside the area
+  pfn_t pfn = 0;
+};
+struct kmod_unhog {             ///< "cma_test: v1 op=unhog pages="
+  std::uint64_t pages = 0;
+};
+struct kmod_other {             ///< reject / mode / nowarn / list lines, and the legacy recorder's lines
+  std::string op;
+  std::string text;
+};
+struct recorder_bitmap {        ///< legacy recorder "cma_test: bitmap: START+LEN …" (used runs, bits)
+  struct run { std::uint64_t start = 0; std::uint64_t len = 0; };
+  std::vector<run> used;
+};
+struct step_result {            ///< "@@STEP N rc=R cmd=… | CmaTotal: N kB CmaFree: N kB …"
+  unsigned n = 0;
+  std::optional<int> rc;
+  std::string cmd;
+  std::optional<std::uint64_t> cma_total_kb, cma_free_kb;
+};
+struct live_allocation {        ///< "@@LIVE id= size= pages= pfn= … cma=1"
+  std::uint64_t id = 0, pages = 0;
+  pfn_t pfn = 0;
+  bool cma = false;
+};
+
+using event = std::variant<alloc_start, alloc_finish, busy_retry, release, step_marker, alloc_call, alloc_returned,
+                           busy_debug, release_debug, pages_invalid, alloc_failed, show_areas, pfns_busy,
+                           callbacks_suppressed, reserved, reserve_failed, rmem_pool, memory_line, meminfo, banner,
+                           command_line, kconfig, boot_debug, kmod_alloc, kmod_free, kmod_hog, kmod_unhog, kmod_other,
+                           recorder_bitmap, step_result, live_allocation>;
+
+/// Where an event came from.
+struct source {
+  unsigned file = 0;          ///< index into the replay's list of inputs
+  std::uint64_t line = 0;     ///< 1-based
+  std::optional<double> time; ///< seconds since boot, when the line carried a timestamp
+};
+
+enum class origin { ftrace, kmsg, recorder };
+
+struct located {
+  event what;
+  source where;
+  origin from = origin::kmsg;
+};
+
+} // namespace cma::ev

@@ -1,0 +1,646 @@
+// cma/replay.hpp — where events meet the model.
+//
+// replay() takes what the formats read from one or more inputs, builds the area
+// the boot lines describe (or the caller's --area), and re-runs every CMA
+// operation the inputs report through cma::allocator, comparing each result with
+// what the kernel printed:
+//   * ftrace events, when present, are the operation stream (they carry PFNs);
+//     mm/cma.c's pr_debug lines then only cross-check them (same count/align in
+//     the same order), so an operation reported twice is applied once;
+//   * without ftrace, the pr_debug stream is replayed: "cma_alloc(… count N, align A)"
+//     … "returned %p" pairs, "memory range … is busy" retries, "cma_release(page %p…)"
+//     releases paired with their allocation through the hashed %p token;
+//   * observed busy retries become the busy oracle: the model must try exactly
+//     the windows the kernel tried;
+//   * after a divergence the model adopts the kernel's result and goes on, so
+//     every later operation is still checked (and every divergence reported);
+//   * a log that starts mid-stream (wrapped ring buffer, no boot lines) marks what
+//     it had to assume as *inferred* instead of diverged.
+// State checks ride along: the recorder's bitmap dumps, cma_debug_show_areas()
+// lines, /proc/meminfo CmaTotal and the Memory: line's cma-reserved.
+//
+// Pure: no I/O.  The caller (sim/cmd_replay.cpp) reads files and prints.
+#pragma once
+
+#include "allocator.hpp"
+#include "event.hpp"
+#include "formats/log_reader.hpp"
+
+#include <range/v3/view/filter.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace cma {
+
+struct area_spec {
+  std::string name = "reserved";
+  std::uint64_t base = 0;   ///< bytes
+  std::uint64_t size = 0;   ///< bytes
+  unsigned order_per_bit = 0;
+};
+
+struct replay_options {
+  std::optional<kernel_version> kernel; ///< overrides the banner
+  std::optional<area_spec> area;        ///< overrides the boot lines
+  bool mid_stream = false;              ///< treat the input as starting mid-stream
+};
+
+enum class op_kind { alloc, release };
+enum class verdict { matched, diverged, inferred, unchecked };
+
+inline const char* to_string(verdict v) {
+  switch (v) {
+  case verdict::matched: return "matched";
+  case verdict::diverged: return "diverged";
+  case verdict::inferred: return "inferred";
+  case verdict::unchecked: return "unchecked";
+  }
+  return "?";
+}
+
+struct op_record {
+  op_kind kind = op_kind::alloc;
+  verdict result = verdict::matched;
+  ev::source where;                      ///< the line that completed the operation
+  std::optional<ev::source> also_reported; ///< the pr_debug line that reported it too
+  std::string area;
+  page_count count = 0;
+  unsigned align = 0;
+  // observed (what the kernel printed) vs predicted (what the model returned)
+  std::optional<pfn_t> observed_pfn;     ///< success pfn, or ≤6.14 finish pfn on failure
+  bool observed_ok = false;
+  std::optional<int> observed_err;
+  std::vector<pfn_t> observed_busy;
+  pfn_t predicted_pfn = no_pfn;
+  bool predicted_ok = false;
+  int predicted_err = 0;
+  std::vector<pfn_t> predicted_busy;
+  std::string note;                      ///< why it diverged / what was inferred
+  // for failed allocations: the state the request met
+  page_count free_before = 0;
+  page_count maxchunk_before = 0;
+  alloc_exit exit = alloc_exit::searched;
+  std::string failure_reason;            ///< plain words: why the allocation failed
+};
+
+struct state_check {
+  std::string what;  ///< "bitmap", "show_areas", "CmaTotal", "cma-reserved", "cross-check"
+  bool ok = true;
+  ev::source where;
+  std::string detail;
+};
+
+struct replay_report {
+  static constexpr int schema_version = 1;
+  std::string kernel;             ///< series the model ran ("6.1")
+  std::string kernel_release;     ///< as the banner printed it, if any
+  bool kernel_assumed = false;
+  bool area_known = false;
+  std::string area_source;        ///< "boot log", "--area", "none"
+  std::string area_name;
+  pfn_t base_pfn = 0;
+  page_count count = 0;
+  unsigned order_per_bit = 0;
+  bool mid_stream = false;
+  std::vector<op_record> ops;
+  std::vector<state_check> checks;
+  std::vector<formats::unrecognised_line> unrecognised;
+  std::vector<std::string> notes;
+  // final occupancy
+  page_count used = 0, free = 0, available_count = 0, maxchunk = 0;
+  std::vector<free_run> free_runs;
+  std::vector<std::string> show_areas_text;
+  std::uint64_t lines = 0, cma_lines = 0;
+
+  std::size_t count_of(verdict v) const {
+    return static_cast<std::size_t>(std::count_if(ops.begin(), ops.end(), [&](const op_record& o) { return o.result == v; }));
+  }
+  std::size_t failed_checks() const {
+    return static_cast<std::size_t>(std::count_if(checks.begin(), checks.end(), [](const state_check& c) { return !c.ok; }));
+  }
+  std::optional<std::size_t> first_divergence() const {
+    for (std::size_t i = 0; i < ops.size(); ++i)
+      if (ops[i].result == verdict::diverged) return i;
+    return std::nullopt;
+  }
+  /// Lazy view of the allocations that failed in the kernel.
+  auto failed_allocations() const {
+    return ops | ranges::views::filter([](const op_record& o) { return o.kind == op_kind::alloc && !o.observed_ok; });
+  }
+  bool all_matched() const { return count_of(verdict::diverged) == 0 && failed_checks() == 0; }
+};
+
+namespace detail {
+
+struct pending_alloc {
+  ev::source where;
+  std::string name;
+  page_count count = 0;
+  unsigned align = 0;
+  std::vector<pfn_t> busy;     ///< observed busy pfns (trace, or 6.6+ debug lines)
+  std::size_t busy_lines = 0;  ///< busy debug lines without a pfn
+  std::optional<int> failed_ret;
+  std::optional<ev::source> failed_where;
+};
+
+class replayer {
+public:
+  replayer(const std::vector<formats::read_result>& inputs, const replay_options& opt) : opt_(opt) {
+    for (const auto& in : inputs) {
+      for (const auto& e : in.events) events_.push_back(&e);
+      rep_.unrecognised.insert(rep_.unrecognised.end(), in.unrecognised.begin(), in.unrecognised.end());
+      rep_.lines += in.lines;
+      rep_.cma_lines += in.cma_lines;
+      overrun_ = overrun_ || in.trace_overrun;
+    }
+  }
+
+  replay_report run() {
+    scan_boot();
+    if (!area_) {
+      rep_.area_source = "none";
+      if (has_ops()) rep_.notes.push_back("no CMA area: the input has operations but no 'cma: Reserved' line; give --area");
+      rep_.kernel = prof_.series;
+      return std::move(rep_);
+    }
+    const bool have_trace = std::any_of(events_.begin(), events_.end(), [](const ev::located* e) {
+      return e->from == ev::origin::ftrace &&
+             (std::holds_alternative<ev::alloc_finish>(e->what) || std::holds_alternative<ev::release>(e->what) ||
+              std::holds_alternative<ev::alloc_start>(e->what));
+    });
+    if (have_trace) replay_trace();
+    else replay_kmsg();
+    finish();
+    return std::move(rep_);
+  }
+
+private:
+  // ------------------------------------------------------------------ setup
+  bool has_ops() const {
+    return std::any_of(events_.begin(), events_.end(), [](const ev::located* e) {
+      return std::holds_alternative<ev::alloc_finish>(e->what) || std::holds_alternative<ev::alloc_call>(e->what) ||
+             std::holds_alternative<ev::release>(e->what);
+    });
+  }
+
+  void scan_boot() {
+    std::optional<ev::banner> banner;
+    std::optional<ev::reserved> reserved;
+    std::optional<kernel_version> from_image; // "BOOT_IMAGE=/boot/vmlinuz-4.15.0…" when there is no banner
+    bool boot_seen = false;
+    for (const auto* e : events_) {
+      if (auto c = std::get_if<ev::command_line>(&e->what); c && !from_image) {
+        if (auto i = c->text.find("vmlinuz-"); i != std::string::npos) from_image = kernel_version::parse(c->text.substr(i + 8));
+        boot_seen = true;
+      }
+      if (auto b = std::get_if<ev::banner>(&e->what); b && !banner) banner = *b;
+      if (auto r = std::get_if<ev::reserved>(&e->what); r && !reserved) reserved = *r;
+      if (std::holds_alternative<ev::reserved>(e->what) || std::holds_alternative<ev::reserve_failed>(e->what) ||
+          std::holds_alternative<ev::banner>(e->what))
+        boot_seen = true;
+    }
+    if (opt_.kernel) {
+      prof_ = profile::for_version(*opt_.kernel);
+      if (banner && !(banner->version == *opt_.kernel))
+        rep_.notes.push_back("--kernel " + opt_.kernel->str() + " overrides the banner's " + banner->release);
+    } else if (banner) {
+      prof_ = profile::for_version(banner->version);
+    } else if (from_image) {
+      prof_ = profile::for_version(*from_image);
+      rep_.notes.push_back("kernel version " + from_image->str() + " taken from the command line's BOOT_IMAGE (no banner)");
+    } else {
+      prof_ = profile::for_version(kernel_version{6, 1, 0});
+      rep_.kernel_assumed = true;
+      rep_.notes.push_back("no 'Linux version' banner and no --kernel: assumed 6.1");
+    }
+    if (banner) rep_.kernel_release = banner->release;
+    rep_.kernel = std::string(prof_.series);
+    rep_.mid_stream = opt_.mid_stream || overrun_ || !boot_seen;
+    if (overrun_) rep_.notes.push_back("the trace ring buffer overran: the trace starts mid-stream");
+    else if (!boot_seen && !opt_.mid_stream) rep_.notes.push_back("no boot lines: the log is treated as starting mid-stream");
+
+    if (opt_.area) {
+      const auto& a = *opt_.area;
+      area_.emplace(a.name, memrange_spec{a.base >> page_shift, a.size >> page_shift}, a.order_per_bit, prof_);
+      rep_.area_source = "--area";
+    } else if (reserved) {
+      // dma_contiguous_reserve names the global area "reserved"; order_per_bit is 0 (KERNEL-FACTS §5.2).
+      area_.emplace("reserved", memrange_spec{reserved->base >> page_shift, reserved->mib << (20 - page_shift)}, 0u, prof_);
+      rep_.area_source = "boot log";
+    }
+    if (area_) {
+      rep_.area_known = true;
+      rep_.area_name = area_->name();
+      rep_.base_pfn = area_->base_pfn();
+      rep_.count = area_->count();
+      rep_.order_per_bit = area_->order_per_bit();
+    }
+  }
+
+  bool ours(const std::optional<std::string>& name) const { return !name || name->empty() || *name == area_->name(); }
+
+  // ------------------------------------------------------- ftrace-driven replay
+  void replay_trace() {
+    std::optional<pending_alloc> pending;
+    std::vector<const ev::located*> kmsg_calls, kmsg_failures, kmsg_releases;
+    std::vector<std::size_t> trace_alloc_ops, trace_release_ops;
+    // Other sources' lines are checked against the model state at their time
+    // (ftrace and printk share local_clock), or at the end if they carry none.
+    for (const auto* e : events_) {
+      if (e->from == ev::origin::ftrace) continue;
+      if (std::holds_alternative<ev::alloc_call>(e->what)) kmsg_calls.push_back(e);
+      else if (std::holds_alternative<ev::alloc_failed>(e->what)) kmsg_failures.push_back(e);
+      else if (std::holds_alternative<ev::release_debug>(e->what)) kmsg_releases.push_back(e);
+      else if (e->where.time) timed_.push_back(e);
+      else untimed_.push_back(e);
+    }
+    std::stable_sort(timed_.begin(), timed_.end(),
+                     [](const ev::located* a, const ev::located* b) { return *a->where.time < *b->where.time; });
+    for (const auto* e : events_) {
+      if (e->from != ev::origin::ftrace) continue;
+      if (e->from == ev::origin::ftrace) {
+        if (auto s = std::get_if<ev::alloc_start>(&e->what)) {
+          if (pending) unfinished(*pending);
+          pending = pending_alloc{e->where, s->name, s->count, s->align, {}, 0, {}, {}};
+          if (s->total && *s->total != area_->count() && ours(s->name))
+            check("total_count", false, e->where, "trace says total_count=" + std::to_string(*s->total) +
+                                                     ", the area has " + std::to_string(area_->count()));
+        } else if (auto b = std::get_if<ev::busy_retry>(&e->what)) {
+          if (pending) pending->busy.push_back(b->pfn);
+        } else if (auto f = std::get_if<ev::alloc_finish>(&e->what)) {
+          if (!pending || f->legacy) pending = pending_alloc{e->where, f->name.value_or(""), f->count, f->align, {}, 0, {}, {}};
+          pending->where = e->where;
+          trace_alloc_ops.push_back(rep_.ops.size());
+          finish_alloc_trace(*pending, *f);
+          pending.reset();
+        } else if (auto r = std::get_if<ev::release>(&e->what)) {
+          trace_release_ops.push_back(rep_.ops.size());
+          release_trace(*r, e->where);
+        }
+        continue;
+      }
+    }
+    if (pending) unfinished(*pending);
+    cross_check(kmsg_calls, kmsg_failures, kmsg_releases, trace_alloc_ops, trace_release_ops);
+  }
+
+  // a start event with no finish: ≤6.14 too-large requests (or a trace cut short)
+  void unfinished(const pending_alloc& p) {
+    op_record o = base_op(op_kind::alloc, p.where, p.name, p.count, p.align);
+    if (!ours(p.name)) return unchecked(std::move(o), "another area");
+    const auto r = area_->alloc(p.count, p.align, observed_oracle(p));
+    fill_predicted(o, r);
+    o.observed_ok = false;
+    if (!r.traced_finish) {
+      o.result = verdict::matched;
+      o.note = "no finish event, as the model predicts (" + exit_words(r.exit) + ")";
+    } else {
+      o.result = verdict::diverged;
+      o.note = "the kernel traced no cma_alloc_finish; the model would have";
+      undo(r);
+    }
+    explain_failure(o, r);
+    rep_.ops.push_back(std::move(o));
+  }
+
+  void finish_alloc_trace(const pending_alloc& p, const ev::alloc_finish& f) {
+    op_record o = base_op(op_kind::alloc, p.where, p.name, p.count, p.align);
+    o.observed_busy = p.busy;
+    const bool page_null = f.page.find_first_not_of('0') == std::string::npos;
+    o.observed_ok = f.errorno ? *f.errorno == 0 : !page_null;
+    o.observed_pfn = f.pfn;
+    if (f.errorno && *f.errorno != 0) o.observed_err = *f.errorno;
+    if (!ours(p.name)) return unchecked(std::move(o), "another area");
+    const auto r = area_->alloc(p.count, p.align, observed_oracle(p));
+    fill_predicted(o, r);
+    std::string why;
+    if (o.observed_ok != o.predicted_ok) why = o.observed_ok ? "the kernel succeeded, the model failed" : "the kernel failed, the model succeeded";
+    else if (r.finish_pfn != f.pfn) why = "pfn differs";
+    else if (o.observed_err && *o.observed_err != r.err) why = "error code differs";
+    else if (o.predicted_busy != o.observed_busy) why = "busy retries differ";
+    else if (r.count != f.count || r.align != f.align) why = "count/align differ between start and finish";
+    verdict_for(o, why);
+    if (o.result != verdict::matched) resync_alloc(r, o.observed_ok ? std::optional<pfn_t>(f.pfn) : std::nullopt, p.count);
+    explain_failure(o, r);
+    rep_.ops.push_back(std::move(o));
+  }
+
+  void release_trace(const ev::release& r, const ev::source& where) {
+    op_record o = base_op(op_kind::release, where, r.name.value_or(""), r.count, 0);
+    o.observed_pfn = r.pfn;
+    o.observed_ok = true; // cma_release is traced only after it validated the pages
+    if (!ours(r.name)) return unchecked(std::move(o), "another area");
+    apply_release(o, r.pfn, r.count);
+  }
+
+  void apply_release(op_record& o, pfn_t pfn, page_count count) {
+    const bool was_used = all_used(pfn, count);
+    const auto res = area_->release(pfn, count);
+    o.predicted_ok = res.ok;
+    o.predicted_pfn = pfn;
+    std::string why;
+    if (!res.ok) why = "the model rejects this release (outside the area)";
+    if (why.empty() && !was_used) {
+      if (rep_.mid_stream) {
+        o.result = verdict::inferred;
+        o.note = "release of pages the log never showed allocated";
+      } else {
+        why = "release of pages the model has free (never allocated, or released twice)";
+      }
+    }
+    if (o.result != verdict::inferred) verdict_for(o, why);
+    rep_.ops.push_back(std::move(o));
+  }
+
+  // --------------------------------------------------------- kmsg-driven replay
+  void replay_kmsg() {
+    std::optional<pending_alloc> pending;
+    std::map<std::string, std::pair<pfn_t, page_count>> by_token; // live allocations by hashed page
+    for (const auto* e : events_) {
+      if (auto c = std::get_if<ev::alloc_call>(&e->what)) {
+        if (pending) rep_.notes.push_back("line " + std::to_string(pending->where.line) + ": cma_alloc call without 'returned' line");
+        pending = pending_alloc{e->where, c->name.value_or(area_->name()), c->count, c->align, {}, 0, {}, {}};
+      } else if (auto b = std::get_if<ev::busy_debug>(&e->what)) {
+        if (!pending) continue;
+        if (b->pfn) pending->busy.push_back(*b->pfn);
+        else ++pending->busy_lines;
+      } else if (auto f = std::get_if<ev::alloc_failed>(&e->what)) {
+        if (pending) pending->failed_ret = f->ret, pending->failed_where = e->where;
+      } else if (auto r = std::get_if<ev::alloc_returned>(&e->what)) {
+        if (!pending) {
+          rep_.notes.push_back("line " + std::to_string(e->where.line) + ": 'returned' with no cma_alloc call before it (log starts mid-call)");
+          continue;
+        }
+        pending->where = e->where;
+        finish_alloc_kmsg(*pending, *r, by_token);
+        pending.reset();
+      } else if (auto rel = std::get_if<ev::release_debug>(&e->what)) {
+        release_kmsg(*rel, e->where, by_token);
+      } else {
+        side_event(*e);
+      }
+    }
+  }
+
+  void finish_alloc_kmsg(const pending_alloc& p, const ev::alloc_returned& ret,
+                         std::map<std::string, std::pair<pfn_t, page_count>>& by_token) {
+    op_record o = base_op(op_kind::alloc, p.where, p.name, p.count, p.align);
+    o.observed_ok = !ret.null();
+    o.observed_busy = p.busy;
+    if (p.failed_ret) o.observed_err = *p.failed_ret;
+    if (!ours(p.name)) return unchecked(std::move(o), "another area");
+    // Busy lines without a pfn (≤6.5): the kernel retried that many windows.
+    busy_oracle oracle = observed_oracle(p);
+    if (p.busy.empty() && p.busy_lines > 0) {
+      auto left = std::make_shared<std::size_t>(p.busy_lines);
+      oracle = [left](pfn_t, page_count) { return *left > 0 ? (--*left, ebusy) : 0; };
+    }
+    const auto r = area_->alloc(p.count, p.align, oracle);
+    fill_predicted(o, r);
+    if (!p.busy.empty() || p.busy_lines == 0) {
+    } else {
+      o.observed_busy.clear();
+      o.predicted_busy.clear(); // only the number of retries is known
+    }
+    std::string why;
+    if (o.observed_ok != o.predicted_ok) why = o.observed_ok ? "the kernel succeeded, the model failed" : "the kernel failed, the model succeeded";
+    else if (o.observed_err && *o.observed_err != r.err) why = "error code differs";
+    else if (r.busy_retries() != p.busy.size() + p.busy_lines) why = "number of busy retries differs";
+    else if (!p.busy.empty() && o.predicted_busy != o.observed_busy) why = "busy retries differ";
+    verdict_for(o, why);
+    if (o.result == verdict::matched) o.note = "no pfn in the log: success/failure and retries compared";
+    if (o.observed_ok && r.ok() && ret.page_token != "(____ptrval____)") by_token[ret.page_token] = {r.pfn, p.count};
+    if (o.result != verdict::matched && r.ok() && !o.observed_ok) undo(r);
+    explain_failure(o, r);
+    rep_.ops.push_back(std::move(o));
+  }
+
+  void release_kmsg(const ev::release_debug& rel, const ev::source& where,
+                    std::map<std::string, std::pair<pfn_t, page_count>>& by_token) {
+    op_record o = base_op(op_kind::release, where, area_->name(), rel.count.value_or(0), 0);
+    o.observed_ok = true;
+    const auto it = by_token.find(rel.page_token);
+    if (it == by_token.end()) {
+      o.result = verdict::inferred;
+      o.note = "release of " + rel.page_token + ", an allocation the log never showed: not applied";
+      rep_.ops.push_back(std::move(o));
+      return;
+    }
+    const auto [pfn, count] = it->second;
+    by_token.erase(it);
+    o.count = rel.count.value_or(count); // 4.15/5.10 print no count: the allocation's
+    o.observed_pfn = pfn;
+    apply_release(o, pfn, o.count);
+  }
+
+  // ------------------------------------------------------------ side events
+  void side_event(const ev::located& e) {
+    if (auto m = std::get_if<ev::meminfo>(&e.what); m && m->total) {
+      const std::uint64_t expect = area_->count() * (page_size / 1024);
+      check("CmaTotal", m->kb == expect, e.where,
+            "CmaTotal " + std::to_string(m->kb) + " kB, area " + std::to_string(expect) + " kB");
+    } else if (auto ml = std::get_if<ev::memory_line>(&e.what)) {
+      const std::uint64_t expect = area_->count() * (page_size / 1024);
+      check("cma-reserved", ml->cma_reserved_kb == expect, e.where,
+            std::to_string(ml->cma_reserved_kb) + "K cma-reserved, area " + std::to_string(expect) + "K");
+    } else if (auto b = std::get_if<ev::recorder_bitmap>(&e.what)) {
+      compare_snapshot(*b, e.where);
+    } else if (auto sa = std::get_if<ev::show_areas>(&e.what)) {
+      check_show_areas(*sa, e.where);
+    }
+  }
+
+  void check_show_areas(const ev::show_areas& sa, const ev::source& where) {
+    // cma_debug_show_areas prints the state right after the failed search (no bits held).
+    const auto lines = cma_debug_show_areas(*area_);
+    std::string runs;
+    for (const auto& r : sa.runs) runs += (runs.empty() ? "" : "+") + std::to_string(r.len) + "@" + std::to_string(r.at);
+    const std::string seen = "number of available pages: " + runs + "=> " + std::to_string(sa.free) + " free of " +
+                             std::to_string(sa.total) + " total pages";
+    const std::string model = lines.empty() ? "" : lines.front().substr(5);
+    check("show_areas", seen == model, where, seen == model ? "free runs as the model has them" : "kernel: " + seen + " | model: " + model);
+  }
+
+  // ------------------------------------------------------------ cross-check
+  void cross_check(const std::vector<const ev::located*>& calls, const std::vector<const ev::located*>& failures,
+                   const std::vector<const ev::located*>& releases, const std::vector<std::size_t>& alloc_ops,
+                   const std::vector<std::size_t>& release_ops) {
+    if (calls.empty() && failures.empty() && releases.empty()) return;
+    // Pair from the end: a wrapped dmesg loses its oldest lines, not its newest.
+    const auto pair_back = [&](const std::vector<const ev::located*>& k, const std::vector<std::size_t>& ops,
+                               const char* what, auto&& same) {
+      const std::size_t n = std::min(k.size(), ops.size());
+      std::size_t bad = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        const auto* e = k[k.size() - 1 - i];
+        auto& o = rep_.ops[ops[ops.size() - 1 - i]];
+        if (same(*e, o)) o.also_reported = e->where;
+        else if (bad++ == 0) check(std::string("cross-check ") + what, false, e->where, "pr_debug line disagrees with the trace event at line " + std::to_string(o.where.line));
+      }
+      if (bad == 0 && n > 0)
+        check(std::string("cross-check ") + what, true, k.back()->where,
+              std::to_string(n) + " pr_debug lines agree with the trace events");
+      if (k.size() != ops.size())
+        rep_.notes.push_back(std::string("cross-check ") + what + ": " + std::to_string(k.size()) + " pr_debug lines, " +
+                             std::to_string(ops.size()) + " trace events (the shorter log lost its oldest lines)");
+    };
+    // all area allocations traced, in order (pool allocations included)
+    pair_back(calls, alloc_ops, "cma_alloc", [](const ev::located& e, const op_record& o) {
+      const auto& c = std::get<ev::alloc_call>(e.what);
+      return c.count == o.count && c.align == o.align;
+    });
+    std::vector<std::size_t> failed_ops;
+    for (auto i : alloc_ops)
+      if (!rep_.ops[i].observed_ok) failed_ops.push_back(i);
+    pair_back(failures, failed_ops, "alloc failed", [](const ev::located& e, const op_record& o) {
+      const auto& f = std::get<ev::alloc_failed>(e.what);
+      return f.count == o.count && (!o.observed_err || *o.observed_err == f.ret) && f.ret == o.predicted_err;
+    });
+    pair_back(releases, release_ops, "cma_release", [](const ev::located& e, const op_record& o) {
+      const auto& r = std::get<ev::release_debug>(e.what);
+      return !r.count || *r.count == o.count;
+    });
+  }
+
+  // ------------------------------------------------------------ helpers
+  op_record base_op(op_kind k, const ev::source& where, const std::string& name, page_count count, unsigned align) {
+    op_record o;
+    o.kind = k;
+    o.where = where;
+    o.area = name.empty() ? (area_ ? area_->name() : "") : name;
+    o.count = count;
+    o.align = align;
+    if (area_) o.free_before = area_->free_pages(), o.maxchunk_before = area_->maxchunk();
+    apply_timed_before(where);
+    return o;
+  }
+
+  void unchecked(op_record o, const std::string& why) {
+    o.result = verdict::unchecked;
+    o.note = why;
+    rep_.ops.push_back(std::move(o));
+  }
+
+  static busy_oracle observed_oracle(const pending_alloc& p) {
+    if (p.busy.empty()) return {};
+    auto set = std::make_shared<std::set<pfn_t>>(p.busy.begin(), p.busy.end());
+    return [set](pfn_t pfn, page_count) { return set->count(pfn) ? ebusy : 0; };
+  }
+
+  void fill_predicted(op_record& o, const alloc_result& r) const {
+    o.predicted_ok = r.ok();
+    o.predicted_pfn = r.ok() ? r.pfn : r.finish_pfn;
+    o.predicted_err = r.err;
+    o.exit = r.exit;
+    for (const auto& a : r.attempts)
+      if (a.ret == ebusy) o.predicted_busy.push_back(a.pfn);
+  }
+
+  void verdict_for(op_record& o, const std::string& why) const {
+    if (why.empty()) return;
+    o.result = rep_.mid_stream && o.kind == op_kind::alloc && o.observed_ok ? verdict::inferred : verdict::diverged;
+    o.note = why + (o.result == verdict::inferred ? " (mid-stream log: the kernel's result adopted)" : "");
+  }
+
+  void undo(const alloc_result& r) {
+    if (r.ok()) area_->release(r.pfn, r.count);
+  }
+  // After a divergence the model takes the kernel's result so later ops stay comparable.
+  void resync_alloc(const alloc_result& r, std::optional<pfn_t> observed, page_count count) {
+    undo(r);
+    if (observed && area_->contains(*observed)) area_->mark_allocated(*observed, count);
+  }
+
+  bool all_used(pfn_t pfn, page_count count) const {
+    for (page_count i = 0; i < count; ++i) {
+      const auto u = area_->page_used(pfn + i);
+      if (u && !*u) return false;
+    }
+    return true;
+  }
+
+  static std::string exit_words(alloc_exit e) {
+    switch (e) {
+    case alloc_exit::searched: return "searched";
+    case alloc_exit::null_area: return "no area";
+    case alloc_exit::zero_count: return "count 0";
+    case alloc_exit::too_large: return "larger than the area";
+    }
+    return "?";
+  }
+
+  void explain_failure(op_record& o, const alloc_result& r) const {
+    if (o.observed_ok) return;
+    if (r.exit == alloc_exit::too_large)
+      o.failure_reason = "larger than the area: " + std::to_string(o.count) + " pages > " + std::to_string(area_->count());
+    else if (r.busy_retries() > 0 || r.err == ebusy)
+      o.failure_reason = "busy: " + std::to_string(r.busy_retries()) + " window(s) found but their pages could not be migrated";
+    else
+      o.failure_reason = "no free window of " + std::to_string(o.count) + " pages aligned to " +
+                         std::to_string(page_count{1} << std::min(o.align, 63u)) + " pages, although " +
+                         std::to_string(o.free_before) + " pages were free (largest free run " +
+                         std::to_string(o.maxchunk_before) + " pages)";
+  }
+
+  void check(std::string what, bool ok, const ev::source& where, std::string detail) {
+    rep_.checks.push_back({std::move(what), ok, where, std::move(detail)});
+  }
+
+  // Applies the side events printed before an operation at `next_op` (by timestamp).
+  void apply_timed_before(const ev::source& next_op) {
+    if (!next_op.time) return;
+    while (timed_pos_ < timed_.size() && *timed_[timed_pos_]->where.time < *next_op.time)
+      side_event(*timed_[timed_pos_++]);
+  }
+  // Recorder bitmap dumps list the runs of set bits of range 0.
+  void compare_snapshot(const ev::recorder_bitmap& dump, const ev::source& where) {
+    std::vector<ev::recorder_bitmap::run> model;
+    bitmap_no_t prev_end = 0;
+    const auto& rg = area_->ranges().front();
+    rg.bitmap.for_each_free_run([&](bitmap_no_t start, bitmap_no_t len) {
+      if (start > prev_end) model.push_back({prev_end, start - prev_end});
+      prev_end = start + len;
+    });
+    if (rg.bitmap_maxno() > prev_end) model.push_back({prev_end, rg.bitmap_maxno() - prev_end});
+    bool same = model.size() == dump.used.size();
+    for (std::size_t i = 0; same && i < model.size(); ++i)
+      same = model[i].start == dump.used[i].start && model[i].len == dump.used[i].len;
+    check("bitmap", same, where, same ? "used runs as the model has them" : "the module's bitmap dump differs from the model's");
+  }
+
+  void finish() {
+    while (timed_pos_ < timed_.size()) side_event(*timed_[timed_pos_++]); // after the last operation
+    for (const auto* e : untimed_) side_event(*e);
+    rep_.used = area_->used_bits_pages();
+    rep_.free = area_->free_pages();
+    rep_.available_count = area_->available_count();
+    rep_.maxchunk = area_->maxchunk();
+    rep_.free_runs = area_->free_runs();
+    rep_.show_areas_text = cma_debug_show_areas(*area_);
+  }
+
+  replay_options opt_;
+  std::vector<const ev::located*> events_;
+  bool overrun_ = false;
+  profile prof_ = profile::for_version(kernel_version{6, 1, 0});
+  std::optional<allocator> area_;
+  replay_report rep_;
+  std::vector<const ev::located*> timed_, untimed_;
+  std::size_t timed_pos_ = 0;
+};
+
+} // namespace detail
+
+/// Replays the inputs (each read by formats::read_log) through the model.
+inline replay_report replay(const std::vector<formats::read_result>& inputs, const replay_options& opt = {}) {
+  return detail::replayer(inputs, opt).run();
+}
+
+} // namespace cma

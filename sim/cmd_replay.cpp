@@ -1,0 +1,293 @@
+// sim/cmd_replay.cpp — `cmasim replay LOG…`: read files, hand the text to
+// cma::formats::read_log and cma::replay, print the report (text or JSON).
+#include "commands.hpp"
+
+#include <cma/replay.hpp>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace cmasim {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct input_file {
+  std::string name;
+  std::string text;
+};
+
+struct replay_args {
+  std::vector<std::string> inputs;
+  std::string area, kernel;
+  bool strict = false, verbose = false, json = false, mid_stream = false;
+  int context = 3;
+};
+
+[[noreturn]] void fail(int code, const std::string& msg) {
+  std::fprintf(stderr, "cmasim replay: %s\n", msg.c_str());
+  throw CLI::RuntimeError(code);
+}
+
+std::string slurp(std::istream& in) {
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// A trace folder (../shared/traces layout) contributes trace.txt, dmesg.txt and steps.txt.
+std::vector<input_file> load(const std::vector<std::string>& args) {
+  std::vector<input_file> out;
+  const bool tty = isatty(2);
+  for (const auto& a : args) {
+    if (a == "-") {
+      out.push_back({"<stdin>", slurp(std::cin)});
+      continue;
+    }
+    std::error_code ec;
+    if (fs::is_directory(a, ec)) {
+      bool any = false;
+      for (const char* f : {"trace.txt", "dmesg.txt", "steps.txt"}) {
+        const fs::path p = fs::path(a) / f;
+        if (!fs::exists(p)) continue;
+        std::ifstream in(p, std::ios::binary);
+        if (!in) fail(exit_usage, p.string() + ": cannot read");
+        out.push_back({p.string(), slurp(in)});
+        any = true;
+      }
+      if (!any) fail(exit_usage, a + ": a folder must hold trace.txt, dmesg.txt or steps.txt");
+      continue;
+    }
+    std::ifstream in(a, std::ios::binary);
+    if (!in) fail(exit_usage, a + ": cannot open (" + std::string(std::strerror(errno)) + ")");
+    if (tty) std::fprintf(stderr, "\rreading %s…", a.c_str());
+    out.push_back({a, slurp(in)});
+  }
+  if (tty) std::fprintf(stderr, "\r\033[K");
+  return out;
+}
+
+// --area name=reserved,base=0x76c00000,size=64M[,order_per_bit=N]
+cma::area_spec parse_area(const std::string& s) {
+  cma::area_spec a;
+  bool have_base = false, have_size = false;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    const auto eq = item.find('=');
+    if (eq == std::string::npos) fail(exit_usage, "--area: expected key=value, got '" + item + "'");
+    const std::string k = item.substr(0, eq), v = item.substr(eq + 1);
+    const auto number = [&](const std::string& what) {
+      std::size_t used = 0;
+      unsigned long long n = 0;
+      try {
+        n = std::stoull(v, &used, 0);
+      } catch (...) {
+        fail(exit_usage, "--area " + what + ": expected a number, got '" + v + "'");
+      }
+      std::string suffix = v.substr(used);
+      const int shift = suffix == "" ? 0 : suffix == "K" || suffix == "k" ? 10 : suffix == "M" || suffix == "m" ? 20
+                                          : suffix == "G" || suffix == "g" ? 30 : -1;
+      if (shift < 0) fail(exit_usage, "--area " + what + ": unknown suffix '" + suffix + "' (K, M or G)");
+      return static_cast<std::uint64_t>(n) << shift;
+    };
+    if (k == "name") a.name = v;
+    else if (k == "base") a.base = number("base"), have_base = true;
+    else if (k == "size") a.size = number("size"), have_size = true;
+    else if (k == "order_per_bit") a.order_per_bit = static_cast<unsigned>(number("order_per_bit"));
+    else fail(exit_usage, "--area: unknown key '" + k + "' (name, base, size, order_per_bit)");
+  }
+  if (!have_base || !have_size) fail(exit_usage, "--area needs base= and size=");
+  if (a.size < cma::page_size || a.order_per_bit > 20) fail(exit_usage, "--area: size below one page or order_per_bit > 20");
+  return a;
+}
+
+std::string where(const std::vector<input_file>& files, const cma::ev::source& s) {
+  return fmt::format("{}:{}", s.file < files.size() ? files[s.file].name : "?", s.line);
+}
+
+std::vector<std::string> context_lines(const std::vector<input_file>& files, const cma::ev::source& s, int n) {
+  std::vector<std::string> out;
+  if (s.file >= files.size()) return out;
+  std::istringstream in(files[s.file].text);
+  std::string line;
+  for (std::uint64_t i = 1; std::getline(in, line); ++i) {
+    if (i + static_cast<std::uint64_t>(n) < s.line) continue;
+    if (i > s.line + static_cast<std::uint64_t>(n)) break;
+    out.push_back(fmt::format("{} {:>6} | {}", i == s.line ? ">" : " ", i, line));
+  }
+  return out;
+}
+
+std::string pfn_text(std::optional<cma::pfn_t> p) { return p ? fmt::format("{:#x}", *p) : "-"; }
+
+std::string describe(const cma::op_record& o) {
+  if (o.kind == cma::op_kind::release) return fmt::format("release {} pages at {}", o.count, pfn_text(o.observed_pfn));
+  return fmt::format("alloc {} pages align {}", o.count, o.align);
+}
+
+std::string outcome(bool ok, std::optional<cma::pfn_t> pfn, std::optional<int> err, const std::vector<cma::pfn_t>& busy) {
+  std::string s = ok ? fmt::format("pfn {}", pfn_text(pfn)) : fmt::format("failed{}", err ? fmt::format(" {}", *err) : "");
+  if (!ok && pfn && *pfn != cma::no_pfn) s += fmt::format(" (last window {})", pfn_text(pfn));
+  if (!busy.empty()) {
+    s += ", busy at";
+    for (auto b : busy) s += fmt::format(" {:#x}", b);
+  }
+  return s;
+}
+
+void print_text(const cma::replay_report& r, const std::vector<input_file>& files, const replay_args& a) {
+  fmt::print("cmasim replay:");
+  for (const auto& f : files) fmt::print(" {}", f.name);
+  fmt::print("\nkernel {}{}{}\n", r.kernel, r.kernel_release.empty() ? "" : " (" + r.kernel_release + ")",
+             r.kernel_assumed ? " [assumed]" : "");
+  if (r.area_known)
+    fmt::print("area {}: base_pfn {:#x}, {} pages ({} MiB), order_per_bit {}, from {}\n", r.area_name, r.base_pfn, r.count,
+               r.count >> 8, r.order_per_bit, r.area_source);
+  else
+    fmt::print("area: none found\n");
+  if (r.mid_stream) fmt::print("log starts mid-stream: what had to be assumed is marked inferred\n");
+  for (const auto& n : r.notes) fmt::print("note: {}\n", n);
+  fmt::print("operations: {} seen, {} matched, {} diverged, {} inferred, {} unchecked\n", r.ops.size(),
+             r.count_of(cma::verdict::matched), r.count_of(cma::verdict::diverged), r.count_of(cma::verdict::inferred),
+             r.count_of(cma::verdict::unchecked));
+  fmt::print("state checks: {} passed, {} failed\n", r.checks.size() - r.failed_checks(), r.failed_checks());
+  fmt::print("lines: {} read, {} about CMA, {} not understood\n", r.lines, r.cma_lines, r.unrecognised.size());
+  if (a.verbose)
+    for (const auto& o : r.ops)
+      fmt::print("  {:<9} {:<28} {:<44} kernel: {} | model: {}{}\n", cma::to_string(o.result), where(files, o.where),
+                 describe(o), outcome(o.observed_ok, o.observed_pfn, o.observed_err, o.observed_busy),
+                 outcome(o.predicted_ok, o.predicted_pfn, o.predicted_err, o.predicted_busy),
+                 o.note.empty() ? "" : " — " + o.note);
+  if (auto d = r.first_divergence()) {
+    const auto& o = r.ops[*d];
+    fmt::print("first divergence: {} {}: {}\n  kernel: {}\n  model:  {}\n", where(files, o.where), describe(o), o.note,
+               outcome(o.observed_ok, o.observed_pfn, o.observed_err, o.observed_busy),
+               outcome(o.predicted_ok, o.predicted_pfn, o.predicted_err, o.predicted_busy));
+    for (const auto& l : context_lines(files, o.where, a.context)) fmt::print("  {}\n", l);
+  } else {
+    fmt::print("first divergence: none\n");
+  }
+  for (const auto& c : r.checks)
+    if (!c.ok) fmt::print("check failed: {} at {}: {}\n", c.what, where(files, c.where), c.detail);
+  if (r.area_known) {
+    fmt::print("occupancy: {} pages used, {} free, largest free run {} pages, {} free runs\n", r.used, r.free, r.maxchunk,
+               r.free_runs.size());
+    for (const auto& l : r.show_areas_text) fmt::print("  {}\n", l);
+  }
+  std::size_t nfail = 0;
+  for (const auto& o : r.failed_allocations()) {
+    if (nfail++ == 0) fmt::print("failed allocations:\n");
+    fmt::print("  {} {} pages align {}: {}{}\n", where(files, o.where), o.count, o.align,
+               o.observed_err ? fmt::format("{} ({}) — ", *o.observed_err, cma::errno_name(*o.observed_err)) : "",
+               o.failure_reason.empty() ? "failed" : o.failure_reason);
+  }
+  if (!r.unrecognised.empty()) {
+    fmt::print("not understood ({} lines that mention CMA):\n", r.unrecognised.size());
+    for (const auto& u : r.unrecognised)
+      fmt::print("  {}:{}: {} — {}\n", u.file < files.size() ? files[u.file].name : "?", u.line, u.text, u.why);
+  }
+}
+
+nlohmann::json to_json(const cma::replay_report& r, const std::vector<input_file>& files) {
+  using nlohmann::json;
+  const auto src = [&](const cma::ev::source& s) {
+    json j{{"file", s.file < files.size() ? files[s.file].name : "?"}, {"line", s.line}};
+    if (s.time) j["time"] = *s.time;
+    return j;
+  };
+  json j;
+  j["schema"] = cma::replay_report::schema_version;
+  j["inputs"] = json::array();
+  for (const auto& f : files) j["inputs"].push_back(f.name);
+  j["kernel"] = {{"series", r.kernel}, {"release", r.kernel_release}, {"assumed", r.kernel_assumed}};
+  j["area"] = {{"known", r.area_known}, {"source", r.area_source}, {"name", r.area_name}, {"base_pfn", r.base_pfn},
+               {"count", r.count}, {"order_per_bit", r.order_per_bit}};
+  j["mid_stream"] = r.mid_stream;
+  j["summary"] = {{"ops", r.ops.size()},
+                  {"matched", r.count_of(cma::verdict::matched)},
+                  {"diverged", r.count_of(cma::verdict::diverged)},
+                  {"inferred", r.count_of(cma::verdict::inferred)},
+                  {"unchecked", r.count_of(cma::verdict::unchecked)},
+                  {"checks_passed", r.checks.size() - r.failed_checks()},
+                  {"checks_failed", r.failed_checks()},
+                  {"lines", r.lines},
+                  {"cma_lines", r.cma_lines},
+                  {"not_understood", r.unrecognised.size()}};
+  j["first_divergence"] = r.first_divergence() ? json(*r.first_divergence()) : json(nullptr);
+  j["ops"] = json::array();
+  for (const auto& o : r.ops) {
+    json op{{"kind", o.kind == cma::op_kind::alloc ? "alloc" : "release"},
+            {"result", cma::to_string(o.result)},
+            {"where", src(o.where)},
+            {"area", o.area},
+            {"count", o.count},
+            {"align", o.align},
+            {"observed", {{"ok", o.observed_ok}, {"pfn", o.observed_pfn ? json(*o.observed_pfn) : json(nullptr)},
+                          {"err", o.observed_err ? json(*o.observed_err) : json(nullptr)}, {"busy", o.observed_busy}}},
+            {"predicted", {{"ok", o.predicted_ok}, {"pfn", o.predicted_pfn}, {"err", o.predicted_err}, {"busy", o.predicted_busy}}},
+            {"note", o.note}};
+    if (o.also_reported) op["also_reported"] = src(*o.also_reported);
+    if (!o.failure_reason.empty()) op["failure_reason"] = o.failure_reason;
+    j["ops"].push_back(std::move(op));
+  }
+  j["checks"] = json::array();
+  for (const auto& c : r.checks) j["checks"].push_back({{"what", c.what}, {"ok", c.ok}, {"where", src(c.where)}, {"detail", c.detail}});
+  j["not_understood"] = json::array();
+  for (const auto& u : r.unrecognised)
+    j["not_understood"].push_back({{"file", u.file < files.size() ? files[u.file].name : "?"}, {"line", u.line}, {"text", u.text}, {"why", u.why}});
+  j["notes"] = r.notes;
+  json runs = json::array();
+  for (const auto& fr : r.free_runs) runs.push_back({{"range", fr.range}, {"bitmap_no", fr.bitmap_no}, {"pfn", fr.pfn}, {"pages", fr.pages}});
+  j["occupancy"] = {{"used", r.used}, {"free", r.free}, {"available_count", r.available_count}, {"maxchunk", r.maxchunk},
+                    {"free_runs", runs}, {"show_areas", r.show_areas_text}};
+  return j;
+}
+
+void run(const replay_args& a) {
+  const auto files = load(a.inputs);
+  cma::replay_options opt;
+  opt.mid_stream = a.mid_stream;
+  if (!a.kernel.empty()) {
+    opt.kernel = cma::kernel_version::parse(a.kernel);
+    if (!opt.kernel) fail(exit_usage, "--kernel: expected a version like 6.1, got '" + a.kernel + "'");
+  }
+  if (!a.area.empty()) opt.area = parse_area(a.area);
+  std::vector<cma::formats::read_result> inputs;
+  for (unsigned i = 0; i < files.size(); ++i) inputs.push_back(cma::formats::read_log(files[i].text, i));
+  const auto report = cma::replay(inputs, opt);
+  if (a.json) std::cout << to_json(report, files).dump(2) << "\n";
+  else print_text(report, files, a);
+  if (a.strict && !report.unrecognised.empty())
+    fail(exit_usage, fmt::format("--strict: {} line(s) mention CMA but were not understood", report.unrecognised.size()));
+  if (!report.area_known && !report.ops.empty()) fail(exit_usage, "no CMA area to replay against: give --area");
+  if (!report.all_matched()) throw CLI::RuntimeError(exit_diverged);
+}
+
+} // namespace
+
+void add_replay_command(CLI::App& app) {
+  auto a = std::make_shared<replay_args>();
+  auto* sub = app.add_subcommand("replay", "Replay a kernel log/trace through the model and report every divergence");
+  sub->add_option("inputs", a->inputs, "log files, trace folders, or - for stdin")->required();
+  sub->add_option("--area", a->area, "name=reserved,base=0x…,size=64M[,order_per_bit=N] when the log has no boot lines");
+  sub->add_option("--kernel", a->kernel, "kernel version to model (default: from the banner)");
+  sub->add_flag("--strict", a->strict, "lines that mention CMA but are not understood are an error");
+  sub->add_flag("-v,--verbose", a->verbose, "print every operation");
+  sub->add_flag("--json", a->json, "print the report as one JSON document (schema 1)");
+  sub->add_flag("--mid-stream", a->mid_stream, "the log starts mid-stream: adopt what cannot be checked");
+  sub->add_option("--context", a->context, "lines of context around the first divergence")->capture_default_str();
+  sub->callback([a] { run(*a); });
+}
+
+} // namespace cmasim

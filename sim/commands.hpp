@@ -1,0 +1,18 @@
+// sim/commands.hpp — the subcommands of `cmasim`.  Each lives in sim/cmd_<name>.cpp
+// and registers itself on the CLI11 app; main.cpp only calls these.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace cmasim {
+
+void add_replay_command(CLI::App& app);   // cmd_replay.cpp: cmasim replay LOG...
+void add_boot_command(CLI::App& app);     // cmd_boot.cpp:   cmasim boot --kernel --mem --cmdline
+void add_record_command(CLI::App& app);   // cmd_record.cpp: cmasim record (QEMU + kmod)
+void add_workload_command(CLI::App& app); // cmd_workload.cpp: cmasim workload --seed --ops
+
+/// Exit codes shared by every subcommand.  A subcommand reports a non-zero result by
+/// throwing CLI::RuntimeError(code) from its callback, after printing the reason.
+enum exit_code : int { exit_ok = 0, exit_diverged = 1, exit_usage = 2 };
+
+} // namespace cmasim

@@ -1,0 +1,104 @@
+#!/bin/busybox sh
+# sim/recorder/init.sh — /init of the recording initramfs (busybox sh, arm64 guest).
+#
+# record.sh packs this with a static busybox, cma_test.ko, cma_run (cma_run.c),
+# workload.txt and rig.conf (RIG_MODE=record|robust, RIG_SEED, RIG_WRITES,
+# RIG_WRITERS, RIG_INSMOD_EXTRA).  Everything it learns goes to the serial console
+# between "@@" markers, which record.sh cuts into files:
+#   @@INIT, @@CMDLINE, @@UNAME, @@CMA_RESERVED, @@INSMOD, @@WORKLOAD start/end,
+#   @@STEP lines (from cma_run), @@FUZZ, @@RMMOD, @@CMAFREE, @@BEGIN X ... @@END X
+#   blocks (BOOTMEM MEMINFO VMSTAT_CMA ZONEINFO PAGETYPEINFO IOMEM TRACE DMESG), @@DONE.
+# It ends with poweroff -f; if anything kills it, the kernel panics and panic=-1
+# with QEMU's -no-reboot ends the run.
+export PATH=/bin
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+# keep module pr_info lines off the (slow, serial) console; dmesg still has them
+dmesg -n 1
+
+RIG_MODE=record RIG_SEED=1 RIG_WRITES=10000 RIG_WRITERS=4 RIG_INSMOD_EXTRA=
+[ -f /rig.conf ] && . /rig.conf
+
+uptime_s() { read -r u _ < /proc/uptime; echo "$u"; }
+mark() { echo "$*" > /sys/kernel/tracing/trace_marker; }
+block() { # block NAME CMD...: print CMD's output between @@BEGIN/@@END markers
+	name=$1; shift
+	echo "@@BEGIN $name"
+	"$@" 2>&1
+	echo "@@END $name"
+}
+cma_free_kb() { while read -r k v _; do [ "$k" = CmaFree: ] && echo "$v"; done < /proc/meminfo; }
+
+echo "@@INIT uptime=$(uptime_s)"
+echo "@@CMDLINE $(cat /proc/cmdline)"
+echo "@@UNAME $(uname -a)"
+cat /proc/meminfo > /tmp/bootmem.txt
+
+# The default area from the boot log: "cma: Reserved 64 MiB at 0x0000000076c00000[ on node -1]"
+params=
+line=$(dmesg | grep -m1 'cma: Reserved [0-9]* MiB at 0x')
+if [ -n "$line" ]; then
+	mib=$(echo "$line" | sed 's/.*Reserved \([0-9]*\) MiB at.*/\1/')
+	base=$(echo "$line" | sed 's/.* MiB at \(0x[0-9a-fA-F]*\).*/\1/')
+	params="cma_base=$base cma_size=$((mib * 1048576))"
+	echo "@@CMA_RESERVED line='$line' base=$base mib=$mib"
+else
+	echo "@@CMA_RESERVED none"
+fi
+
+rc=0
+case "$RIG_MODE" in
+record)
+	echo "@@INSMOD uptime=$(uptime_s) params=$params $RIG_INSMOD_EXTRA"
+	insmod /cma_test.ko $params $RIG_INSMOD_EXTRA
+	rc=$?
+	echo "@@INSMOD rc=$rc"
+	if [ $rc = 0 ]; then
+		echo "@@WORKLOAD start uptime=$(uptime_s)"
+		/cma_run run /workload.txt
+		wrc=$?
+		echo "@@WORKLOAD end uptime=$(uptime_s) rc=$wrc"
+	fi
+	;;
+robust)
+	# CMA state before the module exists, then the fuzz, then drain and unload.
+	echo "@@CMAFREE before_insmod=$(cma_free_kb)"
+	mark "robust: insmod"
+	echo "@@INSMOD uptime=$(uptime_s) params=$params $RIG_INSMOD_EXTRA"
+	insmod /cma_test.ko $params $RIG_INSMOD_EXTRA
+	rc=$?
+	echo "@@INSMOD rc=$rc"
+	if [ $rc = 0 ]; then
+		echo "@@WORKLOAD start uptime=$(uptime_s)"
+		mark "robust: fuzz seed=$RIG_SEED writes=$RIG_WRITES writers=$RIG_WRITERS"
+		/cma_run fuzz "$RIG_SEED" "$RIG_WRITES" "$RIG_WRITERS"
+		frc=$?
+		echo "@@FUZZ rc=$frc"
+		mark "robust: drain"
+		/cma_run cmd list freeall unhog list
+		echo "@@WORKLOAD end uptime=$(uptime_s)"
+		mark "robust: rmmod"
+		rmmod cma_test
+		rrc=$?
+		echo "@@RMMOD rc=$rrc"
+		mark "robust: done"
+		echo "@@CMAFREE after_rmmod=$(cma_free_kb)"
+	fi
+	;;
+esac
+
+block BOOTMEM cat /tmp/bootmem.txt
+block MEMINFO cat /proc/meminfo
+block VMSTAT_CMA grep -E 'cma|migrate|compact' /proc/vmstat
+block ZONEINFO cat /proc/zoneinfo
+block PAGETYPEINFO cat /proc/pagetypeinfo
+block IOMEM cat /proc/iomem
+block TRACE cat /sys/kernel/tracing/trace
+block DMESG dmesg
+echo "@@DONE uptime=$(uptime_s)"
+sync
+poweroff -f

@@ -1,0 +1,340 @@
+#!/usr/bin/env bash
+# sim/recorder/record.sh — boot Debian's arm64 kernel under qemu-system-aarch64 (TCG)
+# with kmod/cma_test.ko, run a workload, and write a recording folder in the layout of
+# tests/data/traces (trace.txt, dmesg.txt, steps.txt, cmdline.txt, qemu_cmd.txt,
+# workload.txt, timing.json, meminfo.txt, ...).
+#
+#   record.sh --kernel 6.1|6.12|<release> --out DIR [--workload FILE] [--mem 1G]
+#             [--cmdline 'cma=64M'] [--timeout 600] [--smp 1] [--cache DIR]
+#             [--robust --seed N --writes 10000 --writers 4] [--keep-work]
+#
+# Packages are resolved at run time (the linux-image-arm64 metapackage for 6.1, the
+# newest linux-image-6.12.*+deb12-arm64 for 6.12), fetched with `apt-get download`
+# into $CMASIM_CACHE (default ~/.cache/cmasim) and reused.  Host tools are installed
+# with apt-get when missing (root only).  busybox-static:arm64 is only ever
+# downloaded and unpacked, never installed: installing it replaces the host's busybox.
+#
+# Exit codes: 0 recorded; 2 usage; 3 missing package/tool; 4 build failed;
+#             5 boot/guest failed (panic, no /init, insmod failed); 6 watchdog timeout.
+set -euo pipefail
+
+SELF_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SRC_DIR=${CMASIM_SOURCE_DIR:-$(cd "$SELF_DIR/../.." && pwd)}
+KMOD_DIR="$SRC_DIR/kmod"
+
+KERNEL= OUT= WORKLOAD= MEM=1G USER_CMDLINE= TIMEOUT=600 SMP=1
+CACHE=${CMASIM_CACHE:-$HOME/.cache/cmasim}
+ROBUST=0 SEED=1 WRITES=10000 WRITERS=4 KEEP_WORK=0 INSMOD_EXTRA=
+
+die() { local code=$1; shift; echo "record.sh: error: $*" >&2; exit "$code"; }
+log() { echo "record.sh: $*" >&2; }
+now() { date +%s.%N; }
+usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--kernel) KERNEL=$2; shift 2 ;;
+	--out) OUT=$2; shift 2 ;;
+	--workload) WORKLOAD=$2; shift 2 ;;
+	--mem) MEM=$2; shift 2 ;;
+	--cmdline) USER_CMDLINE=$2; shift 2 ;;
+	--timeout) TIMEOUT=$2; shift 2 ;;
+	--smp) SMP=$2; shift 2 ;;
+	--cache) CACHE=$2; shift 2 ;;
+	--robust) ROBUST=1; shift ;;
+	--seed) SEED=$2; shift 2 ;;
+	--writes) WRITES=$2; shift 2 ;;
+	--writers) WRITERS=$2; shift 2 ;;
+	--insmod-args) INSMOD_EXTRA=$2; shift 2 ;;
+	--keep-work) KEEP_WORK=1; shift ;;
+	-h|--help) usage ;;
+	*) echo "record.sh: unknown argument '$1'" >&2; usage ;;
+	esac
+done
+[ -n "$KERNEL" ] || die 2 "--kernel 6.1|6.12 is required"
+[ -n "$OUT" ] || die 2 "--out DIR is required"
+if [ "$ROBUST" = 0 ]; then
+	[ -n "$WORKLOAD" ] || die 2 "--workload FILE is required (or --robust)"
+	[ -r "$WORKLOAD" ] || die 2 "cannot read workload file '$WORKLOAD'"
+fi
+[[ "$TIMEOUT" =~ ^[0-9]+$ ]] || die 2 "--timeout must be whole seconds"
+[[ "$MEM" =~ ^[0-9]+[MG]$ ]] || die 2 "--mem must look like 1G or 512M"
+[ -f "$KMOD_DIR/cma_test.c" ] || die 3 "kmod sources not found at $KMOD_DIR (set CMASIM_SOURCE_DIR)"
+
+T0=$(now)
+declare -A T
+mark_time() { T[$1]=$(now); }
+
+# --- host packages ----------------------------------------------------------------
+APT=(apt-get -q -y -o DPkg::Lock::Timeout=600)
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+apt_updated=0
+apt_update() {
+	[ "$apt_updated" = 1 ] && return 0
+	log "apt-get update"
+	"${APT[@]}" update >&2 || die 3 "apt-get update failed"
+	apt_updated=1
+}
+ensure_arm64_arch() {
+	if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+		[ "$(id -u)" = 0 ] || die 3 "arm64 is not a dpkg foreign architecture; run: dpkg --add-architecture arm64 && apt-get update"
+		log "dpkg --add-architecture arm64"
+		dpkg --add-architecture arm64
+		apt_update
+	fi
+	if ! apt-cache show linux-image-arm64:arm64 >/dev/null 2>&1; then
+		[ "$(id -u)" = 0 ] || die 3 "no arm64 package lists; run apt-get update"
+		apt_update
+		apt-cache show linux-image-arm64:arm64 >/dev/null 2>&1 ||
+			die 3 "package linux-image-arm64:arm64 not found even after apt-get update"
+	fi
+}
+ensure_host_pkgs() {
+	local missing=() p
+	for p in "$@"; do have_pkg "$p" || missing+=("$p"); done
+	[ ${#missing[@]} = 0 ] && return 0
+	[ "$(id -u)" = 0 ] || die 3 "missing host packages: ${missing[*]} (apt-get install them as root)"
+	log "installing host packages: ${missing[*]}"
+	if ! DEBIAN_FRONTEND=noninteractive "${APT[@]}" install --no-install-recommends "${missing[@]}" >&2; then
+		apt_update
+		DEBIAN_FRONTEND=noninteractive "${APT[@]}" install --no-install-recommends "${missing[@]}" >&2 ||
+			die 3 "apt-get install failed for: ${missing[*]}"
+	fi
+}
+
+mark_time setup_start
+ensure_arm64_arch
+
+# --- resolve the kernel -------------------------------------------------------------
+pkg_version() { # NAME ARCH -> candidate version, empty if unknown
+	apt-cache show --no-all-versions "$1:$2" 2>/dev/null | awk '/^Version:/{print $2; exit}'
+}
+case "$KERNEL" in
+6.1)
+	IMAGE_PKG=$(apt-cache depends linux-image-arm64:arm64 2>/dev/null |
+		grep -o 'linux-image-6\.1\.0-[0-9]*-arm64' | head -n1 || true)
+	if [ -z "$IMAGE_PKG" ]; then # the metapackage moved on: newest 6.1 build
+		IMAGE_PKG=$(apt-cache pkgnames linux-image-6.1.0- | grep -E '^linux-image-6\.1\.0-[0-9]+-arm64$' | sort -V | tail -n1 || true)
+	fi ;;
+6.12)
+	IMAGE_PKG=$(apt-cache pkgnames linux-image-6.12. | grep -E '^linux-image-6\.12\.[0-9]+\+deb12-arm64$' | sort -V | tail -n1 || true) ;;
+6.*-arm64)
+	IMAGE_PKG=linux-image-$KERNEL ;;
+*) die 2 "--kernel must be 6.1, 6.12 or a full release like 6.1.0-57-arm64, not '$KERNEL'" ;;
+esac
+[ -n "$IMAGE_PKG" ] || die 3 "could not resolve a Debian arm64 kernel package for --kernel $KERNEL (apt-cache found none)"
+RELEASE=${IMAGE_PKG#linux-image-}
+HEADERS_PKG=linux-headers-$RELEASE
+IMAGE_VER=$(pkg_version "$IMAGE_PKG" arm64)
+HEADERS_VER=$(pkg_version "$HEADERS_PKG" arm64)
+[ -n "$IMAGE_VER" ] || die 3 "package $IMAGE_PKG:arm64 is not available"
+[ -n "$HEADERS_VER" ] || die 3 "package $HEADERS_PKG:arm64 is not available"
+HDR_DEPENDS=$(apt-cache show --no-all-versions "$HEADERS_PKG:arm64" | awk '/^Depends:/{print; exit}')
+COMMON_PKG=$(grep -o 'linux-headers-[^ ,]*-common' <<<"$HDR_DEPENDS" | head -n1 || true)
+KBUILD_PKG=$(grep -o 'linux-kbuild-[^ ,(]*' <<<"$HDR_DEPENDS" | head -n1 || true)
+[ -n "$COMMON_PKG" ] || die 3 "cannot find the -common headers package in $HEADERS_PKG's Depends"
+[ -n "$KBUILD_PKG" ] || die 3 "cannot find the linux-kbuild package in $HEADERS_PKG's Depends"
+COMMON_VER=$(pkg_version "$COMMON_PKG" all)
+BUSYBOX_VER=$(pkg_version busybox-static arm64)
+[ -n "$COMMON_VER" ] || die 3 "package $COMMON_PKG is not available"
+[ -n "$BUSYBOX_VER" ] || die 3 "package busybox-static:arm64 is not available"
+log "kernel $RELEASE ($IMAGE_PKG $IMAGE_VER), headers $HEADERS_PKG + $COMMON_PKG, host $KBUILD_PKG"
+
+ensure_host_pkgs qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross make bison flex \
+	libelf-dev cpio gzip dwarves bc "$KBUILD_PKG"
+for tool in qemu-system-aarch64 aarch64-linux-gnu-gcc cpio gzip timeout; do
+	command -v "$tool" >/dev/null || die 3 "tool '$tool' not found after installing host packages"
+done
+mark_time setup_end
+
+# --- download (cached) ---------------------------------------------------------------
+mkdir -p "$CACHE/debs"
+deb_path() { # NAME VERSION ARCH -> the file apt-get download writes
+	echo "$CACHE/debs/${1}_${2//:/%3a}_${3}.deb"
+}
+fetch() { # NAME VERSION ARCH
+	local f; f=$(deb_path "$1" "$2" "$3")
+	if [ -s "$f" ]; then return 0; fi
+	log "apt-get download $1:$3 ($2)"
+	local spec="$1:$3=$2"; [ "$3" = all ] && spec="$1=$2"
+	(cd "$CACHE/debs" && apt-get -q download "$spec" >&2 2>"$CACHE/debs/.download.err") ||
+		{ cat "$CACHE/debs/.download.err" >&2; die 3 "apt-get download $1:$3=$2 failed"; }
+	[ -s "$f" ] || die 3 "apt-get download $1 did not produce $f"
+}
+mark_time download_start
+fetch "$IMAGE_PKG" "$IMAGE_VER" arm64
+fetch "$HEADERS_PKG" "$HEADERS_VER" arm64
+fetch "$COMMON_PKG" "$COMMON_VER" all
+fetch busybox-static "$BUSYBOX_VER" arm64
+mark_time download_end
+
+# --- unpack (cached): vmlinuz, headers tree wired to the host kbuild, busybox -------
+mark_time unpack_start
+KROOT="$CACHE/unpacked/$RELEASE-$IMAGE_VER"
+if [ ! -f "$KROOT/.ready" ]; then
+	log "unpacking $RELEASE into $KROOT"
+	rm -rf "$KROOT"; mkdir -p "$KROOT"
+	dpkg-deb --fsys-tarfile "$(deb_path "$IMAGE_PKG" "$IMAGE_VER" arm64)" |
+		tar -x -C "$KROOT" "./boot/vmlinuz-$RELEASE" || die 3 "no boot/vmlinuz-$RELEASE in $IMAGE_PKG"
+	dpkg-deb -x "$(deb_path "$HEADERS_PKG" "$HEADERS_VER" arm64)" "$KROOT"
+	dpkg-deb -x "$(deb_path "$COMMON_PKG" "$COMMON_VER" all)" "$KROOT"
+	# the headers' Makefile includes the -common tree by absolute path, and their
+	# scripts/ and tools/ links point at ../../lib/linux-kbuild-*: wire both here.
+	sed -i "s#^include /usr/src/#include $KROOT/usr/src/#" "$KROOT/usr/src/$HEADERS_PKG/Makefile"
+	kb=$(readlink "$KROOT/usr/src/$HEADERS_PKG/scripts"); kb=${kb%/scripts}; kb=${kb##*/}
+	mkdir -p "$KROOT/usr/lib"
+	ln -sfn "/usr/lib/$kb" "$KROOT/usr/lib/$kb"
+	touch "$KROOT/.ready"
+fi
+KDIR="$KROOT/usr/src/$HEADERS_PKG"
+[ -d "$(readlink -f "$KDIR/scripts")" ] || die 3 "host kbuild tree for $KDIR missing (package $KBUILD_PKG)"
+BBROOT="$CACHE/unpacked/busybox-$BUSYBOX_VER"
+if [ ! -x "$BBROOT/bin/busybox" ]; then
+	rm -rf "$BBROOT"; mkdir -p "$BBROOT"
+	dpkg-deb -x "$(deb_path busybox-static "$BUSYBOX_VER" arm64)" "$BBROOT"
+	[ -x "$BBROOT/bin/busybox" ] || die 3 "busybox-static:arm64 has no bin/busybox"
+fi
+
+mark_time unpack_end
+
+# --- build the module and the guest runner -----------------------------------------
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/cmasim-record.XXXXXX")
+cleanup() { [ "$KEEP_WORK" = 1 ] && log "work dir kept: $WORK" || rm -rf "$WORK"; }
+trap cleanup EXIT
+mark_time build_start
+mkdir -p "$WORK/kmod"
+cp "$KMOD_DIR"/cma_test.c "$KMOD_DIR"/Kbuild "$KMOD_DIR"/Makefile "$WORK/kmod/"
+if ! nice make -j1 -C "$KDIR" M="$WORK/kmod" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- modules \
+	>"$WORK/kmod-build.log" 2>&1; then
+	cat "$WORK/kmod-build.log" >&2
+	die 4 "building kmod/cma_test.ko against $HEADERS_PKG failed"
+fi
+if grep -i 'warning' "$WORK/kmod-build.log" >&2; then
+	die 4 "building kmod/cma_test.ko against $HEADERS_PKG produced warnings (above)"
+fi
+nice aarch64-linux-gnu-gcc -static -O2 -Wall -Wextra -Werror -o "$WORK/cma_run" "$SELF_DIR/cma_run.c" ||
+	die 4 "building sim/recorder/cma_run.c failed"
+mark_time build_end
+
+# --- initramfs -------------------------------------------------------------------------
+IRD="$WORK/initramfs"
+mkdir -p "$IRD"/{bin,dev,proc,sys,tmp}
+cp "$BBROOT/bin/busybox" "$IRD/bin/busybox"; ln -s busybox "$IRD/bin/sh"
+cp "$SELF_DIR/init.sh" "$IRD/init"; chmod 755 "$IRD/init"
+cp "$WORK/kmod/cma_test.ko" "$IRD/cma_test.ko"
+cp "$WORK/cma_run" "$IRD/cma_run"
+if [ "$ROBUST" = 1 ]; then
+	printf '# robustness run\n' > "$IRD/workload.txt"
+	mode=robust
+else
+	cp "$WORKLOAD" "$IRD/workload.txt"
+	mode=record
+fi
+cat > "$IRD/rig.conf" <<EOF
+RIG_MODE=$mode
+RIG_SEED=$SEED
+RIG_WRITES=$WRITES
+RIG_WRITERS=$WRITERS
+RIG_INSMOD_EXTRA="$INSMOD_EXTRA"
+EOF
+(cd "$IRD" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1) > "$WORK/initramfs.cpio.gz"
+mark_time initramfs_end
+
+# --- boot --------------------------------------------------------------------------------
+CMDLINE="console=ttyAMA0 log_buf_len=16M trace_buf_size=16M trace_event=cma:* panic=-1 dyndbg=\"file mm/cma.c +p\""
+[ -n "$USER_CMDLINE" ] && CMDLINE="$CMDLINE $USER_CMDLINE"
+VMLINUZ="$KROOT/boot/vmlinuz-$RELEASE"
+QEMU=(qemu-system-aarch64 -M virt -cpu cortex-a57 -smp "$SMP" -m "$MEM" -nographic -no-reboot
+	-kernel "$VMLINUZ" -initrd "$WORK/initramfs.cpio.gz" -append "$CMDLINE")
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+rm -f "$OUT"/{console.log,trace.txt,dmesg.txt,steps.txt,timing.json}
+echo "$CMDLINE" > "$OUT/cmdline.txt"
+printf '%s' "qemu-system-aarch64 -M virt -cpu cortex-a57 -smp $SMP -m $MEM -nographic -no-reboot -kernel vmlinuz-$RELEASE -initrd initramfs.cpio.gz -append '$CMDLINE'" > "$OUT/qemu_cmd.txt"
+echo >> "$OUT/qemu_cmd.txt"
+cp "$IRD/workload.txt" "$OUT/workload.txt"
+{
+	echo "release=$RELEASE"
+	echo "image=$IMAGE_PKG $IMAGE_VER"
+	echo "headers=$HEADERS_PKG $HEADERS_VER"
+	echo "busybox=busybox-static $BUSYBOX_VER"
+	[ "$ROBUST" = 1 ] && echo "robust seed=$SEED writes=$WRITES writers=$WRITERS"
+} > "$OUT/kernel.txt"
+
+log "booting $RELEASE: -m $MEM -smp $SMP, cmdline: $USER_CMDLINE (watchdog ${TIMEOUT}s)"
+mark_time qemu_start
+set +e
+( timeout -k 10 "$TIMEOUT" "${QEMU[@]}" </dev/null 2>"$WORK/qemu.stderr"; echo $? > "$WORK/qemu.rc" ) |
+	tee "$OUT/console.log" | tr -d '\r' |
+	grep --line-buffered -E '^(\[ *[0-9.]+\] Linux version|@@(INIT|WORKLOAD|DONE))' |
+	while IFS= read -r l; do echo "$(now) $l"; done > "$WORK/marks"
+set -e
+mark_time qemu_exit
+QEMU_RC=$(cat "$WORK/qemu.rc" 2>/dev/null || echo 255)
+
+# --- cut the console into files ----------------------------------------------------------
+tr -d '\r' < "$OUT/console.log" > "$WORK/console.txt"
+cut_block() { # NAME FILE
+	awk -v b="@@BEGIN $1" -v e="@@END $1" '$0==e{f=0} f{print} $0==b{f=1}' "$WORK/console.txt" > "$OUT/$2"
+}
+cut_block TRACE trace.txt
+cut_block DMESG dmesg.txt
+cut_block MEMINFO meminfo.txt
+cut_block BOOTMEM bootmem.txt
+cut_block ZONEINFO zoneinfo.txt
+cut_block PAGETYPEINFO pagetypeinfo.txt
+cut_block IOMEM iomem.txt
+cut_block VMSTAT_CMA vmstat_cma.txt
+grep -E '^@@(STEP|FUZZ|CMAFREE|RMMOD|INSMOD|CMA_RESERVED)' "$WORK/console.txt" > "$OUT/steps.txt" || true
+
+mtime() { awk -v k="$1" 'index($0, k) {print $1; exit}' "$WORK/marks"; }
+rel() { [ -n "$1" ] && awk -v a="$1" -v b="$T0" 'BEGIN{printf "%.3f", a-b}' || echo null; }
+guest_up() { grep -m1 "^$1" "$WORK/console.txt" | sed -n 's/.*uptime=\([0-9.]*\).*/\1/p'; }
+n_steps=$(grep -c '^@@STEP' "$OUT/steps.txt" || true)
+timed_out=false
+if [ "$QEMU_RC" = 124 ] || [ "$QEMU_RC" = 137 ]; then timed_out=true; fi
+ws=$(mtime '@@WORKLOAD start'); we=$(mtime '@@WORKLOAD end')
+cat > "$OUT/timing.json" <<EOF
+{
+ "kernel": "$RELEASE",
+ "setup": $(awk -v a="${T[setup_end]}" -v b="${T[setup_start]}" 'BEGIN{printf "%.3f", a-b}'),
+ "download": $(awk -v a="${T[download_end]}" -v b="${T[download_start]}" 'BEGIN{printf "%.3f", a-b}'),
+ "unpack": $(awk -v a="${T[unpack_end]}" -v b="${T[unpack_start]}" 'BEGIN{printf "%.3f", a-b}'),
+ "build": $(awk -v a="${T[build_end]}" -v b="${T[build_start]}" 'BEGIN{printf "%.3f", a-b}'),
+ "initramfs": $(awk -v a="${T[initramfs_end]}" -v b="${T[build_end]}" 'BEGIN{printf "%.3f", a-b}'),
+ "qemu_start": $(rel "${T[qemu_start]}"),
+ "kernel_banner": $(rel "$(mtime 'Linux version')"),
+ "init": $(rel "$(mtime '@@INIT')"),
+ "guest_uptime_at_init": $(guest_up '@@INIT' | grep . || echo null),
+ "workload_start": $(rel "$ws"),
+ "workload_end": $(rel "$we"),
+ "guest_uptime_workload_start": $(guest_up '@@WORKLOAD start' | grep . || echo null),
+ "guest_uptime_workload_end": $(guest_up '@@WORKLOAD end' | grep . || echo null),
+ "steps": $n_steps,
+ "done": $(rel "$(mtime '@@DONE')"),
+ "qemu_exit": $(rel "${T[qemu_exit]}"),
+ "qemu_rc": $QEMU_RC,
+ "timed_out": $timed_out
+}
+EOF
+
+# --- verdict -------------------------------------------------------------------------------
+if $timed_out; then
+	tail -n 20 "$WORK/console.txt" >&2
+	die 6 "watchdog: guest did not finish within ${TIMEOUT}s (console: $OUT/console.log)"
+fi
+if grep -qE 'Kernel panic|Internal error: Oops' "$WORK/console.txt"; then
+	grep -m5 -E -A5 'Kernel panic|Internal error: Oops' "$WORK/console.txt" >&2
+	die 5 "guest kernel $RELEASE crashed (console: $OUT/console.log)"
+fi
+if ! grep -q '^@@INIT' "$WORK/console.txt"; then
+	tail -n 30 "$WORK/console.txt" >&2
+	cat "$WORK/qemu.stderr" >&2
+	die 5 "boot failed: kernel $RELEASE never reached /init (qemu rc $QEMU_RC, console: $OUT/console.log)"
+fi
+if ! grep -q '^@@INSMOD rc=0' "$WORK/console.txt"; then
+	grep -E '^@@INSMOD|cma_test' "$WORK/console.txt" >&2 || true
+	die 5 "insmod cma_test.ko failed on $RELEASE (console: $OUT/console.log)"
+fi
+grep -q '^@@DONE' "$WORK/console.txt" || die 5 "guest stopped before @@DONE (qemu rc $QEMU_RC, console: $OUT/console.log)"
+log "recorded $n_steps steps on $RELEASE into $OUT ($(rel "${T[qemu_exit]}") s in all)"
