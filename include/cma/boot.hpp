@@ -214,6 +214,8 @@ inline boot_report simulate_boot(const boot_config& c) {
                           ", pageblock order " + std::to_string(k.declare.pageblock_order) +
                           " (HUGETLB_PAGE=y)");
   memblock mb;
+  std::vector<memblock_op> later; // the profile's allocations after phase 0
+  boot_phase done = boot_phase::sparse_init; // a logged state already has everything
   if (c.memblock_state) {
     mb = *c.memblock_state;
     rep.machine = "memblock log";
@@ -226,6 +228,8 @@ inline boot_report simulate_boot(const boot_config& c) {
       return rep;
     }
     mb = m->mb;
+    later = m->later;
+    done = boot_phase::memblock_init;
     rep.machine = m->name;
     rep.assumed.insert(rep.assumed.end(), m->assumed.begin(), m->assumed.end());
   }
@@ -233,7 +237,6 @@ inline boot_report simulate_boot(const boot_config& c) {
     rep.error = "the memblock state has no memory";
     return rep;
   }
-  const memblock before = mb;
   const early_cma_params p = parse_early_cma_params(c.cmdline, c.kernel);
   for (const auto& l : p.debug_messages) rep.log.push_back({l, true});
   for (const auto& l : p.messages) rep.log.push_back({l, false});
@@ -243,7 +246,13 @@ inline boot_report simulate_boot(const boot_config& c) {
   rep.notes.insert(rep.notes.end(), plan.notes.begin(), plan.notes.end());
   unsigned declared = 0;
   page_count cma_pages = 0;
+  auto advance = [&](boot_phase to) {
+    if (to <= done) return;
+    for (auto& s : run_memblock_ops(mb, later, done, to)) rep.assumed.push_back(std::move(s));
+    done = to;
+  };
   for (const auto& step : plan.steps) {
+    advance(step.phase);
     const memblock state = mb;
     boot_area ar;
     ar.why = step.why;
@@ -266,6 +275,7 @@ inline boot_report simulate_boot(const boot_config& c) {
     rep.areas.push_back(std::move(ar));
   }
   for (const auto& l : plan.debug_after) rep.log.push_back({l, true});
+  advance(boot_phase::sparse_init);
   // Activation failures lower totalcma_pages from 5.15 on (KERNEL-FACTS §6.4).
   rep.totalcma_pages = rep.totalcma_pages_at_mem_init;
   for (const auto& a : rep.areas) {

@@ -43,6 +43,28 @@ constexpr const char* arch_name(arch a) noexcept { return a == arch::arm64 ? "ar
 
 enum class cma_size_sel { mbytes, percentage, min, max };
 
+/// Points of the early boot between which other memblock users run (arm64
+/// setup_arch: arm64_memblock_init, paging_init + unflatten_device_tree,
+/// bootmem_init's sparse_init).  A CMA declaration sees everything reserved by
+/// the phases up to and including its own.
+enum class boot_phase : int {
+  memblock_init = 0, ///< after arm64_memblock_init (kernel, initrd, DTB reserved)
+  paging_init = 1,   ///< after the linear map page tables and the unflattened DT
+  sparse_init = 2,   ///< after the memmap
+};
+
+/// When an area is declared, relative to those phases (KERNEL-FACTS §6.3, §6.5,
+/// arch/arm64/mm/init.c 6.1): arm64 ≤ 5.10 calls dma_contiguous_reserve() at the
+/// end of arm64_memblock_init (5.11 moved it after zone_sizes_init — inferred from
+/// the 5.10/6.1 trees, 5.11 itself not read); pernuma (5.10–6.5) runs in
+/// bootmem_init before sparse_init; 6.6+ declares numa areas inside
+/// dma_contiguous_reserve.  x86 declares everything before its paging_init.
+constexpr boot_phase cma_declare_phase(arch a, const kernel_version& kv, bool global) noexcept {
+  if (a == arch::x86_64) return boot_phase::memblock_init;
+  if (global) return kv < kernel_version{5, 11} ? boot_phase::memblock_init : boot_phase::sparse_init;
+  return kv < kernel_version{6, 6} ? boot_phase::paging_init : boot_phase::sparse_init;
+}
+
 /// The CMA Kconfig of a kernel build (kernel/dma/Kconfig, mm/Kconfig).
 struct cma_kconfig {
   cma_size_sel sel = cma_size_sel::mbytes;
@@ -118,6 +140,7 @@ struct cma_reservation_step {
   cma_declare_request request;
   std::string why; ///< "cma=", "Kconfig CMA_SIZE_MBYTES=64", "cma_pernuma="
   std::vector<std::string> debug_before; ///< pr_debug lines printed just before it
+  boot_phase phase = boot_phase::sparse_init; ///< when, relative to other memblock users
 };
 
 struct dma_contiguous_plan {
@@ -141,14 +164,14 @@ inline void plan_numa_areas(dma_contiguous_plan& plan, const early_cma_params& p
       rq.size = p.pernuma_size;
       rq.name = "pernuma" + std::to_string(nid);
       rq.nid = nid;
-      plan.steps.push_back({rq, "cma_pernuma=", {}});
+      plan.steps.push_back({rq, "cma_pernuma=", {}, boot_phase::sparse_init});
     }
     if (auto it = p.numa_cma.find(static_cast<unsigned>(nid)); it != p.numa_cma.end() && it->second) {
       cma_declare_request rq;
       rq.size = it->second;
       rq.name = "numa" + std::to_string(nid);
       rq.nid = nid;
-      plan.steps.push_back({rq, "numa_cma=", {}});
+      plan.steps.push_back({rq, "numa_cma=", {}, boot_phase::sparse_init});
     }
   }
   for (const auto& [nid, size] : p.numa_cma)
@@ -195,7 +218,7 @@ inline void plan_global_area(dma_contiguous_plan& plan, const early_cma_params& 
   }
   dbg.push_back(std::string("cma: ") + func + ": reserving " + std::to_string(rq.size / sz_1m) +
                 " MiB for global area");
-  plan.steps.push_back({rq, why, std::move(dbg)});
+  plan.steps.push_back({rq, why, std::move(dbg), boot_phase::sparse_init});
 }
 
 } // namespace detail
@@ -217,6 +240,7 @@ inline dma_contiguous_plan plan_dma_contiguous_reserve(const early_cma_params& p
   if (numa_supported && numa_first) detail::plan_numa_areas(plan, p, mb);
   detail::plan_global_area(plan, p, k, mb, kv);
   if (numa_supported && !numa_first) detail::plan_numa_areas(plan, p, mb);
+  for (auto& st : plan.steps) st.phase = cma_declare_phase(a, kv, st.request.name == "reserved");
   return plan;
 }
 

@@ -10,12 +10,14 @@
 //      initrd at RAM + min(size/2, 128 MiB) (QEMU hw/arm/boot.c), page-rounded,
 //        972 KiB (the traces' initramfs);
 //      DTB: 1 MiB at the next 2 MiB boundary after the initrd (QEMU);
-//      the top of RAM: linear-map page tables allocated page by page (rodata=full
+//    and, as allocations of later phases (so an area declared earlier pushes them
+//    down, as on arm64 ≤ 5.10):
+//      paging_init: linear-map page tables allocated page by page (rodata=full
 //        forbids block mappings: one PTE page per 2 MiB, one PMD page per GiB,
-//        plus 2) and 0x30000 bytes of unflattened DT, NODE_DATA and mem_section;
-//      the memmap sparse_init allocates before CMA (arch/arm64/mm/init.c 6.1
-//        bootmem_init order): 2 MiB per present 128 MiB section, 2 MiB aligned,
-//        top-down below the above.
+//        plus 2) and 0x30000 bytes of unflattened DT, NODE_DATA and mem_section,
+//        as one top-down block;
+//      sparse_init: the memmap, 2 MiB per present 128 MiB section, 2 MiB aligned,
+//        top-down (6.1 declares the global area after it: bootmem_init order).
 //  - `pc` (x86_64, the field notes' 4 GiB PC): RAM [0x1000, 0x9f000),
 //    [0x100000, min(size, 3 GiB)) below the PCI hole and the rest from 4 GiB
 //    (4 GiB → [4 GiB, 0x140000000)); the low 64 KiB (X86_RESERVE_LOW) and a
@@ -26,7 +28,7 @@
 // the early page tables; both are listed in `assumed` so the report says so.
 //
 // Invariant: the returned memblock state is_valid() and its memory covers `size`
-// bytes (pc: size minus the 0x1000..0x100000 hole).
+// bytes (pc: size minus the 0x1000..0x100000 hole); `later` is in phase order.
 #pragma once
 
 #include "dma_contiguous_reserve.hpp"
@@ -41,12 +43,26 @@
 
 namespace cma {
 
+/// A memblock user that runs after arm64_memblock_init: a top-down allocation
+/// (its place depends on what CMA already took) in the given phase.
+struct memblock_op {
+  boot_phase phase = boot_phase::paging_init;
+  phys_addr_t size = 0;  ///< bytes
+  phys_addr_t align = 0; ///< bytes
+  std::string what;
+};
+
 struct machine_layout {
   std::string name;
   arch a = arch::arm64;
-  memblock mb;
+  memblock mb;                  ///< the state after arm64_memblock_init (phase 0)
+  std::vector<memblock_op> later; ///< allocations of the later phases, in order
   std::vector<std::string> assumed; ///< every input the profile made up
 };
+
+/// Runs the ops of phases (after, upto] on mb; returns what they placed, in words.
+inline std::vector<std::string> run_memblock_ops(memblock& mb, const std::vector<memblock_op>& ops,
+                                                 boot_phase after, boot_phase upto);
 
 struct qemu_virt_options {
   phys_addr_t ram_base = 0x40000000;
@@ -100,15 +116,12 @@ inline machine_layout qemu_virt(phys_addr_t ram_size, const qemu_virt_options& o
   m.assumed.push_back("DTB " + detail::hex(dtb) + " (" + std::to_string(o.dtb_size >> 10) +
                       " KiB, next 2 MiB boundary after the initrd)");
   const phys_addr_t top = detail::arm64_linear_map_tables(ram_size) + o.top_misc;
-  m.mb.reserve(end - top, top, "early page tables, unflattened DT, NODE_DATA");
-  m.assumed.push_back("top of RAM " + detail::hex(end - top) + "-" + detail::hex(end - 1) +
-                      ": early page tables (rodata=full), unflattened DT, NODE_DATA");
+  m.later.push_back({boot_phase::paging_init, top, 4096,
+                     "early page tables (rodata=full), unflattened DT, NODE_DATA"});
   const phys_addr_t sections = (ram_size + o.section_size - 1) / o.section_size;
   const phys_addr_t memmap = sections * (o.section_size / 4096) * 64;
-  const phys_addr_t at = m.mb.alloc_range_nid(round_up(memmap, sz_2m), sz_2m, 0, end, 0, false,
-                                              "memmap (sparse_init)");
-  m.assumed.push_back("memmap " + detail::hex(at) + "-" + detail::hex(at + memmap - 1) +
-                      " (sparse_init, 64-byte struct page, allocated before CMA)");
+  m.later.push_back({boot_phase::sparse_init, round_up(memmap, sz_2m), sz_2m,
+                     "memmap (sparse_init, 64-byte struct page)"});
   return m;
 }
 
@@ -131,6 +144,25 @@ inline machine_layout pc(phys_addr_t ram_size) {
   m.assumed.push_back("kernel image 0x1000000-0x27fffff (24 MiB at 16 MiB)");
   m.assumed.push_back("no initrd or early page tables modelled (bootloader-dependent)");
   return m;
+}
+
+inline std::vector<std::string> run_memblock_ops(memblock& mb, const std::vector<memblock_op>& ops,
+                                                 boot_phase after, boot_phase upto) {
+  std::vector<std::string> placed;
+  for (const auto& op : ops) {
+    if (op.phase <= after || op.phase > upto) continue;
+    const phys_addr_t at = mb.alloc_range_nid(op.size, op.align, 0, mb.end_of_dram(), 0, false, op.what);
+    placed.push_back(op.what + " " + (at ? detail::hex(at) + "-" + detail::hex(at + op.size - 1)
+                                         : std::string("(no room)")));
+  }
+  return placed;
+}
+
+/// The profile's state once every phase ran (what a memblock=debug dump shows).
+inline memblock final_memblock(const machine_layout& m) {
+  memblock mb = m.mb;
+  run_memblock_ops(mb, m.later, boot_phase::memblock_init, boot_phase::sparse_init);
+  return mb;
 }
 
 /// A profile by name ("qemu-virt", "pc"), or nullopt.

@@ -17,6 +17,7 @@
 # Exit codes: 0 recorded; 2 usage; 3 missing package/tool; 4 build failed;
 #             5 boot/guest failed (panic, no /init, insmod failed); 6 watchdog timeout.
 set -euo pipefail
+{ # the whole script is read before it runs: editing it mid-run cannot break a run
 
 SELF_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRC_DIR=${CMASIM_SOURCE_DIR:-$(cd "$SELF_DIR/../.." && pwd)}
@@ -75,6 +76,7 @@ apt_update() {
 	"${APT[@]}" update >&2 || die 3 "apt-get update failed"
 	apt_updated=1
 }
+META_DEPENDS= # `apt-cache depends linux-image-arm64:arm64`, read once
 ensure_arm64_arch() {
 	if ! dpkg --print-foreign-architectures | grep -qx arm64; then
 		[ "$(id -u)" = 0 ] || die 3 "arm64 is not a dpkg foreign architecture; run: dpkg --add-architecture arm64 && apt-get update"
@@ -82,11 +84,16 @@ ensure_arm64_arch() {
 		dpkg --add-architecture arm64
 		apt_update
 	fi
-	if ! apt-cache show linux-image-arm64:arm64 >/dev/null 2>&1; then
+	# stale lists name kernels the archive no longer has: refresh them once a day
+	if [ "$(id -u)" = 0 ] && ! find /var/lib/apt/lists -maxdepth 1 -name '*binary-arm64_Packages*' -mmin -1440 2>/dev/null | grep -q .; then
+		apt_update
+	fi
+	META_DEPENDS=$(apt-cache depends linux-image-arm64:arm64 2>/dev/null || true)
+	if [ -z "$META_DEPENDS" ]; then
 		[ "$(id -u)" = 0 ] || die 3 "no arm64 package lists; run apt-get update"
 		apt_update
-		apt-cache show linux-image-arm64:arm64 >/dev/null 2>&1 ||
-			die 3 "package linux-image-arm64:arm64 not found even after apt-get update"
+		META_DEPENDS=$(apt-cache depends linux-image-arm64:arm64 2>/dev/null || true)
+		[ -n "$META_DEPENDS" ] || die 3 "package linux-image-arm64:arm64 not found even after apt-get update"
 	fi
 }
 ensure_host_pkgs() {
@@ -106,13 +113,11 @@ mark_time setup_start
 ensure_arm64_arch
 
 # --- resolve the kernel -------------------------------------------------------------
-pkg_version() { # NAME ARCH -> candidate version, empty if unknown
-	apt-cache show --no-all-versions "$1:$2" 2>/dev/null | awk '/^Version:/{print $2; exit}'
-}
+# field FIELD PACKAGE: a field of PACKAGE's stanza in $SHOW (apt-cache show output)
+field() { awk -v f="$1:" -v p="$2" '/^Package:/{on = ($2 == p)} on && $1 == f {sub(/^[^:]*: /, ""); print; exit}' <<<"$SHOW"; }
 case "$KERNEL" in
 6.1)
-	IMAGE_PKG=$(apt-cache depends linux-image-arm64:arm64 2>/dev/null |
-		grep -o 'linux-image-6\.1\.0-[0-9]*-arm64' | head -n1 || true)
+	IMAGE_PKG=$(grep -o 'linux-image-6\.1\.0-[0-9]*-arm64' <<<"$META_DEPENDS" | head -n1 || true)
 	if [ -z "$IMAGE_PKG" ]; then # the metapackage moved on: newest 6.1 build
 		IMAGE_PKG=$(apt-cache pkgnames linux-image-6.1.0- | grep -E '^linux-image-6\.1\.0-[0-9]+-arm64$' | sort -V | tail -n1 || true)
 	fi ;;
@@ -125,19 +130,20 @@ esac
 [ -n "$IMAGE_PKG" ] || die 3 "could not resolve a Debian arm64 kernel package for --kernel $KERNEL (apt-cache found none)"
 RELEASE=${IMAGE_PKG#linux-image-}
 HEADERS_PKG=linux-headers-$RELEASE
-IMAGE_VER=$(pkg_version "$IMAGE_PKG" arm64)
-HEADERS_VER=$(pkg_version "$HEADERS_PKG" arm64)
-[ -n "$IMAGE_VER" ] || die 3 "package $IMAGE_PKG:arm64 is not available"
-[ -n "$HEADERS_VER" ] || die 3 "package $HEADERS_PKG:arm64 is not available"
-HDR_DEPENDS=$(apt-cache show --no-all-versions "$HEADERS_PKG:arm64" | awk '/^Depends:/{print; exit}')
+SHOW=$(apt-cache show --no-all-versions "$IMAGE_PKG:arm64" "$HEADERS_PKG:arm64" busybox-static:arm64 2>/dev/null || true)
+IMAGE_VER=$(field Version "$IMAGE_PKG")
+HEADERS_VER=$(field Version "$HEADERS_PKG")
+BUSYBOX_VER=$(field Version busybox-static)
+[ -n "$IMAGE_VER" ] || die 3 "package $IMAGE_PKG:arm64 is not available (apt-cache show found nothing)"
+[ -n "$HEADERS_VER" ] || die 3 "package $HEADERS_PKG:arm64 is not available (apt-cache show found nothing)"
+[ -n "$BUSYBOX_VER" ] || die 3 "package busybox-static:arm64 is not available"
+HDR_DEPENDS=$(field Depends "$HEADERS_PKG")
 COMMON_PKG=$(grep -o 'linux-headers-[^ ,]*-common' <<<"$HDR_DEPENDS" | head -n1 || true)
 KBUILD_PKG=$(grep -o 'linux-kbuild-[^ ,(]*' <<<"$HDR_DEPENDS" | head -n1 || true)
 [ -n "$COMMON_PKG" ] || die 3 "cannot find the -common headers package in $HEADERS_PKG's Depends"
 [ -n "$KBUILD_PKG" ] || die 3 "cannot find the linux-kbuild package in $HEADERS_PKG's Depends"
-COMMON_VER=$(pkg_version "$COMMON_PKG" all)
-BUSYBOX_VER=$(pkg_version busybox-static arm64)
+COMMON_VER=$(apt-cache show --no-all-versions "$COMMON_PKG" 2>/dev/null | awk '/^Version:/{print $2; exit}')
 [ -n "$COMMON_VER" ] || die 3 "package $COMMON_PKG is not available"
-[ -n "$BUSYBOX_VER" ] || die 3 "package busybox-static:arm64 is not available"
 log "kernel $RELEASE ($IMAGE_PKG $IMAGE_VER), headers $HEADERS_PKG + $COMMON_PKG, host $KBUILD_PKG"
 
 ensure_host_pkgs qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross make bison flex \
@@ -265,9 +271,9 @@ log "booting $RELEASE: -m $MEM -smp $SMP, cmdline: $USER_CMDLINE (watchdog ${TIM
 mark_time qemu_start
 set +e
 ( timeout -k 10 "$TIMEOUT" "${QEMU[@]}" </dev/null 2>"$WORK/qemu.stderr"; echo $? > "$WORK/qemu.rc" ) |
-	tee "$OUT/console.log" | tr -d '\r' |
+	tee "$OUT/console.log" |
 	grep --line-buffered -E '^(\[ *[0-9.]+\] Linux version|@@(INIT|WORKLOAD|DONE))' |
-	while IFS= read -r l; do echo "$(now) $l"; done > "$WORK/marks"
+	while IFS= read -r l; do echo "$(now) ${l%$'\r'}"; done > "$WORK/marks"
 set -e
 mark_time qemu_exit
 QEMU_RC=$(cat "$WORK/qemu.rc" 2>/dev/null || echo 255)
@@ -338,3 +344,5 @@ if ! grep -q '^@@INSMOD rc=0' "$WORK/console.txt"; then
 fi
 grep -q '^@@DONE' "$WORK/console.txt" || die 5 "guest stopped before @@DONE (qemu rc $QEMU_RC, console: $OUT/console.log)"
 log "recorded $n_steps steps on $RELEASE into $OUT ($(rel "${T[qemu_exit]}") s in all)"
+exit 0
+}
