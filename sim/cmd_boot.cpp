@@ -1,7 +1,7 @@
 // sim/cmd_boot.cpp — `cmasim boot`: where each CMA area lands at boot.
 //
-//   cmasim boot --kernel 6.1 --arch arm64 --mem 1G \
-//               --cmdline 'console=ttyAMA0 cma=128M@0x50000000-0x70000000' \
+//   cmasim boot --kernel 6.1 --arch arm64 --mem 1G
+//               --cmdline 'console=ttyAMA0 cma=128M@0x50000000-0x70000000'
 //               [--memblock boot.log] [--machine qemu-virt|pc] [--debug] [--json]
 //
 // Prints, per area, the kernel's own line (`cma: Reserved …` or the version's

@@ -4,8 +4,8 @@
 // checks the arguments, finds the script and runs it with the arguments as given
 // (no shell in between), then passes its exit code on.
 //
-// The script is found, first match wins: $CMASIM_RECORDER (the script itself),
-// $CMASIM_SOURCE_DIR/sim/recorder/record.sh, then the source tree this binary was
+// The script is found, first match wins: $CMASIM_RECORDER (the script itself; if
+// set, it must exist), $CMASIM_SOURCE_DIR/sim/recorder/record.sh, then the source tree this binary was
 // built from (the CMASIM_SOURCE_DIR compile definition).
 //
 // Exit codes: 0 recorded; 2 bad arguments; otherwise record.sh's own code
@@ -47,7 +47,12 @@ struct record_options {
 std::string find_recorder() {
   namespace fs = std::filesystem;
   std::vector<fs::path> candidates;
-  if (const char* p = std::getenv("CMASIM_RECORDER"); p && *p) candidates.emplace_back(p);
+  if (const char* p = std::getenv("CMASIM_RECORDER"); p && *p) {
+    std::error_code ec;
+    if (fs::is_regular_file(p, ec)) return p;
+    fmt::print(stderr, "cmasim record: CMASIM_RECORDER={} is not a file\n", p);
+    throw CLI::RuntimeError(exit_usage);
+  }
   if (const char* p = std::getenv("CMASIM_SOURCE_DIR"); p && *p)
     candidates.push_back(fs::path(p) / "sim/recorder/record.sh");
   if (*CMASIM_SOURCE_DIR) candidates.push_back(fs::path(CMASIM_SOURCE_DIR) / "sim/recorder/record.sh");

@@ -309,6 +309,22 @@ TEST_CASE("a memblock=debug log without a dump is replayed up to the first CMA l
   CHECK_FALSE(cma::parse_memblock_debug("no memblock lines here\n"));
 }
 
+TEST_CASE("a memblock description file is the dump's entry lines without the header",
+          "[memblock_debug]") {
+  const auto r = cma::parse_memblock_debug("memory[0]  [0x40000000-0x7fffffff] on node 0\n"
+                                           "reserved[0] [0x48000000-0x480f3fff]\n"
+                                           "reserved[1] [0x7ec00000-0x7fffffff]\n");
+  REQUIRE(r);
+  CHECK(r.log->mb.end_of_dram() == 0x80000000);
+  CHECK(r.log->mb.reserved().size() == 2);
+  cma::boot_config c;
+  c.cmdline = "cma=64M@0x48000000";
+  c.memblock_state = r.log->mb;
+  const auto b = cma::simulate_boot(c);
+  CHECK(cma::default_area_line(b) == "cma: Failed to reserve 64 MiB");
+  CHECK(has_warning(b, "reserved [0x0000000048000000-0x00000000480f3fff]"));
+}
+
 // ---------------------------------------------------------------------------
 // The field notes' 4.15 x86 boot
 

@@ -109,10 +109,20 @@ inline std::string overlap_names(const memblock& mb, phys_addr_t base, phys_addr
   return out;
 }
 
-/// Zone boundaries a CMA area must not cross (cma_activate_area).
-inline std::vector<phys_addr_t> zone_boundaries(arch a, phys_addr_t arm64_dma_limit) {
-  if (a == arch::x86_64) return {16 * sz_1m, sz_4g};
-  return {arm64_dma_limit};
+/// 5.10 arm64 max_zone_phys(bits): the `bits`-sized window holding DRAM start.
+inline phys_addr_t arm64_max_zone_phys_510(const memblock& mb, unsigned bits) {
+  const phys_addr_t offset = mb.start_of_dram() & ~((phys_addr_t{1} << bits) - 1);
+  return std::min(offset + (phys_addr_t{1} << bits), mb.end_of_dram());
+}
+
+/// Zone boundaries a CMA area must not cross (cma_activate_area): x86 ZONE_DMA
+/// (16 MiB) and DMA32 (4 GiB); arm64 ≤ 5.10 ZONE_DMA (ARM64_ZONE_DMA_BITS 30) and
+/// DMA32; arm64 5.11+ ZONE_DMA (zone_dma_bits) and DMA32.
+inline std::vector<phys_addr_t> zone_boundaries(const boot_config& c, const memblock& mb) {
+  if (c.a == arch::x86_64) return {16 * sz_1m, sz_4g};
+  if (c.kernel < kernel_version{5, 11})
+    return {arm64_max_zone_phys_510(mb, 30), arm64_max_zone_phys_510(mb, 32)};
+  return {arm64_max_zone_phys(mb, std::min(32U, c.zone_dma_bits)), arm64_max_zone_phys(mb, 32)};
 }
 
 inline void area_warnings(boot_area& ar, const memblock& before, const memblock& mb,
@@ -144,7 +154,7 @@ inline void area_warnings(boot_area& ar, const memblock& before, const memblock&
     ar.oopses = true;
     rep.panics = true;
   } else {
-    for (phys_addr_t z : zone_boundaries(c.a, dma_limit))
+    for (phys_addr_t z : zone_boundaries(c, before))
       if (d.base < z && end > z) {
         ar.warnings.push_back("area crosses the zone boundary at " + pa(z) + ": \"cma: CMA area " +
                               d.name + " could not be activated\"");
@@ -160,26 +170,23 @@ inline void area_warnings(boot_area& ar, const memblock& before, const memblock&
     ar.warnings.push_back("area lies above the ZONE_DMA limit " + pa(dma_limit));
 }
 
-inline atomic_pool_zones pool_zones(const boot_config& c, const memblock& mb, phys_addr_t dma_limit) {
+inline atomic_pool_zones pool_zones(const boot_config& c, const memblock& mb) {
   atomic_pool_zones z;
-  phys_addr_t reserved_non_cma = mb.reserved_size();
-  z.totalram_pages = (mb.phys_mem_size() - std::min(mb.phys_mem_size(), reserved_non_cma)) >> page_shift;
-  if (c.a == arch::x86_64) {
-    z.zone_dma_limit = 16 * sz_1m;
-    z.zone_dma_has_memory = mb.start_of_dram() < z.zone_dma_limit;
-    z.zone_normal_has_memory = mb.end_of_dram() > sz_4g;
-  } else {
-    z.zone_dma_limit = dma_limit;
-    z.zone_dma_has_memory = mb.start_of_dram() < dma_limit;
-    z.zone_normal_has_memory = mb.end_of_dram() > std::max(dma_limit, sz_4g);
-  }
+  const phys_addr_t reserved = std::min(mb.phys_mem_size(), mb.reserved_size());
+  z.totalram_pages = (mb.phys_mem_size() - reserved) >> page_shift;
+  z.dram_start = mb.start_of_dram();
+  const unsigned bits = c.a == arch::x86_64 ? 24 : c.kernel < kernel_version{5, 11} ? 30
+                                                  : std::min(32U, c.zone_dma_bits);
+  z.zone_dma_limit = phys_addr_t{1} << bits;
+  const auto zones = zone_boundaries(c, mb);
+  z.zone_dma_has_memory = mb.start_of_dram() < zones.front();
+  z.zone_normal_has_memory = mb.end_of_dram() > zones.back();
   return z;
 }
 
 inline void add_pools(boot_report& rep, const boot_config& c, const early_cma_params& p,
                       const memblock& mb, page_count cma_pages_in_reserved) {
-  const phys_addr_t dma_limit = rep.arch_limit;
-  atomic_pool_zones z = pool_zones(c, mb, dma_limit);
+  atomic_pool_zones z = pool_zones(c, mb);
   z.totalram_pages += cma_pages_in_reserved; // CMA pages are managed once activated
   boot_area* def = nullptr;
   for (auto& a : rep.areas)
@@ -227,6 +234,9 @@ inline boot_report simulate_boot(const boot_config& c) {
       rep.error = !m ? "unknown machine profile '" + name + "'" : "RAM size is 0";
       return rep;
     }
+    if (m->a != c.a)
+      rep.notes.push_back("machine profile " + m->name + " is an " + arch_name(m->a) +
+                          " machine; the " + arch_name(c.a) + " rules are applied to it");
     mb = m->mb;
     later = m->later;
     done = boot_phase::memblock_init;

@@ -8,8 +8,10 @@
 //  - order = min(get_order(size), MAX_ORDER - 1 = 10); each pool asks the default
 //    area for 2^order pages aligned to 2^order (dma_alloc_from_contiguous(NULL,
 //    1 << order, order)), only when cma_in_zone(): the area ends at or below the
-//    pool's zone limit (GFP_DMA: zone_dma_bits; GFP_DMA32: 4 GiB, 6.12: the larger
-//    of 4 GiB and the DMA zone limit; GFP_KERNEL: always);
+//    pool's zone limit (GFP_DMA: DMA_BIT_MASK(zone_dma_bits); GFP_DMA32: 4 GiB,
+//    6.12: the larger of 4 GiB and the DMA zone limit; GFP_KERNEL: always).  The
+//    5.9 form measured the end from the start of DRAM; the model applies that up
+//    to 5.10 (seen in the merged patch mail, not in a 5.10 tree);
 //  - pools in order GFP_KERNEL (6.19: only when ZONE_NORMAL has memory), GFP_DMA
 //    (when ZONE_DMA has managed pages; 5.10: when CONFIG_ZONE_DMA), GFP_DMA32;
 //  - 4.15 arm64: one pool of 256 KiB (64 pages, order 6) from the default area;
@@ -49,7 +51,8 @@ struct atomic_pool_zones {
   page_count totalram_pages = 0;
   bool zone_dma_has_memory = true;     ///< has_managed_dma()
   bool zone_normal_has_memory = false; ///< 6.19's condition for the GFP_KERNEL pool
-  phys_addr_t zone_dma_limit = sz_4g;  ///< exclusive end of ZONE_DMA (arm64: 4 GiB on virt)
+  phys_addr_t zone_dma_limit = sz_4g;  ///< 1 << zone_dma_bits (arm64 6.1 virt: 32 bits; x86: 24)
+  phys_addr_t dram_start = 0;          ///< memblock_start_of_DRAM (≤ 5.10 measures from it)
 };
 
 namespace detail {
@@ -60,8 +63,11 @@ constexpr unsigned get_order_pages(page_count pages) noexcept {
   return order;
 }
 
+/// cma_in_zone(): ≤ 5.10 measures the area's end from the start of DRAM (the form
+/// merged in 5.9, "end = base - memblock_start_of_DRAM() + size - 1"), 6.1 from 0.
 inline bool cma_in_zone(const std::string& gfp, phys_addr_t area_last, phys_addr_t dma_limit,
-                        const kernel_version& kv) {
+                        const kernel_version& kv, phys_addr_t dram_start) {
+  if (kv < kernel_version{5, 11}) area_last -= std::min(area_last, dram_start);
   if (gfp == "GFP_KERNEL|GFP_DMA") return area_last <= dma_limit - 1;
   if (gfp == "GFP_KERNEL|GFP_DMA32") {
     const phys_addr_t lim = kv >= kernel_version{6, 12} ? std::max(sz_4g, dma_limit) : sz_4g;
@@ -105,7 +111,8 @@ dma_atomic_pool_requests(const kernel_version& kv, arch a, const atomic_pool_zon
     r.align = order;
     r.count = page_count{1} << order;
     r.from_cma = area && area->second &&
-                 detail::cma_in_zone(gfp, area->first + area->second - 1, z.zone_dma_limit, kv);
+                 detail::cma_in_zone(gfp, area->first + area->second - 1, z.zone_dma_limit, kv,
+                                     z.dram_start);
     r.line = "DMA: preallocated " + std::to_string((r.count << page_shift) >> 10) + " KiB " + gfp +
              " pool for atomic allocations";
     out.push_back(std::move(r));

@@ -122,6 +122,10 @@ struct meminfo {                ///< "CmaTotal:  N kB" / "CmaFree:  N kB"
   bool total = false;           ///< CmaTotal (else CmaFree)
   std::uint64_t kb = 0;
 };
+struct vmstat {                 ///< /proc/vmstat or zoneinfo counter: nr_free_cma, cma_alloc_success, cma_alloc_fail, cma
+  std::string key;
+  std::uint64_t value = 0;
+};
 struct banner {                 ///< "Linux version 6.1.0-56-arm64 …"
   kernel_version version;
   std::string release;
@@ -178,7 +182,7 @@ struct live_allocation {        ///< "@@LIVE id= size= pages= pfn= … cma=1"
 
 using event = std::variant<alloc_start, alloc_finish, busy_retry, release, step_marker, alloc_call, alloc_returned,
                            busy_debug, release_debug, pages_invalid, alloc_failed, show_areas, pfns_busy,
-                           callbacks_suppressed, reserved, reserve_failed, rmem_pool, memory_line, meminfo, banner,
+                           callbacks_suppressed, reserved, reserve_failed, rmem_pool, memory_line, meminfo, vmstat, banner,
                            command_line, kconfig, boot_debug, kmod_alloc, kmod_free, kmod_hog, kmod_unhog, kmod_other,
                            recorder_bitmap, step_result, live_allocation>;
 

@@ -68,7 +68,7 @@ struct qemu_virt_options {
   phys_addr_t ram_base = 0x40000000;
   phys_addr_t image_start = 0x40210000;  ///< _stext (Image loaded at RAM + 2 MiB)
   phys_addr_t image_end = 0x4220b000;    ///< _end, page-rounded
-  std::optional<phys_addr_t> initrd_size = 0xf3800; ///< bytes; nullopt = no -initrd
+  std::optional<phys_addr_t> initrd_size = 0xf3200; ///< bytes; nullopt = no -initrd
   phys_addr_t dtb_size = sz_1m;          ///< fdt_totalsize of QEMU's blob
   phys_addr_t top_misc = 0x30000;        ///< DT unflatten, NODE_DATA, mem_section roots
   phys_addr_t section_size = 128 * sz_1m; ///< arm64 SECTION_SIZE_BITS 27 (5.12+)

@@ -45,7 +45,9 @@ info "module: $allocs allocations, $frees frees, $hogs pages hogged, $unhogs unh
 
 hdr=$(grep -m1 'entries-in-buffer/entries-written' "$DIR/trace.txt" || true)
 read -r inbuf written <<<"$(sed -n 's/.*entries-written: \([0-9]*\)\/\([0-9]*\).*/\1 \2/p' <<<"$hdr")"
-[ -n "${inbuf:-}" ] && [ "$inbuf" = "$written" ] || bad "trace ring buffer overflowed or unreadable ($hdr)"
+if [ -z "${inbuf:-}" ] || [ "$inbuf" != "$written" ]; then
+	bad "trace ring buffer overflowed or unreadable ($hdr)"
+fi
 
 balance=$(awk '
 	/tracing_mark_write: robust: insmod/ {on = 1; next}
@@ -85,5 +87,5 @@ info "trace: $nalloc CMA allocations, $nrel releases, $failed failed, $busy busy
 [ "$unknown" = 0 ] || bad "$unknown cma_release events of ranges never allocated"
 
 info "$(grep -m1 '^@@CMAFREE before' "$DIR/steps.txt" | sed 's/^@@//') $(grep -m1 '^@@CMAFREE after' "$DIR/steps.txt" | sed 's/^@@//') kB (information: CmaFree lags behind frees)"
-[ "$fail" = 0 ] && info "PASS" || info "FAILED"
+if [ "$fail" = 0 ]; then info "PASS"; else info "FAILED"; fi
 exit "$fail"

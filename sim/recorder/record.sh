@@ -23,9 +23,9 @@ SELF_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRC_DIR=${CMASIM_SOURCE_DIR:-$(cd "$SELF_DIR/../.." && pwd)}
 KMOD_DIR="$SRC_DIR/kmod"
 
-KERNEL= OUT= WORKLOAD= MEM=1G USER_CMDLINE= TIMEOUT=600 SMP=1
+KERNEL='' OUT='' WORKLOAD='' MEM=1G USER_CMDLINE='' TIMEOUT=600 SMP=1
 CACHE=${CMASIM_CACHE:-$HOME/.cache/cmasim}
-ROBUST=0 SEED=1 WRITES=10000 WRITERS=4 KEEP_WORK=0 INSMOD_EXTRA=
+ROBUST=0 SEED=1 WRITES=10000 WRITERS=4 KEEP_WORK=0 INSMOD_EXTRA=''
 
 die() { local code=$1; shift; echo "record.sh: error: $*" >&2; exit "$code"; }
 log() { echo "record.sh: $*" >&2; }
@@ -205,7 +205,9 @@ mark_time unpack_end
 
 # --- build the module and the guest runner -----------------------------------------
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/cmasim-record.XXXXXX")
-cleanup() { [ "$KEEP_WORK" = 1 ] && log "work dir kept: $WORK" || rm -rf "$WORK"; }
+cleanup() { # shellcheck disable=SC2317 # runs from the EXIT trap
+	if [ "$KEEP_WORK" = 1 ]; then log "work dir kept: $WORK"; else rm -rf "$WORK"; fi
+}
 trap cleanup EXIT
 mark_time build_start
 mkdir -p "$WORK/kmod"

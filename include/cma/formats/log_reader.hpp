@@ -1,7 +1,7 @@
 // cma/formats/log_reader.hpp — recognises every line of a mixed input, line by line.
 //
 // One call per input text (a file's contents, never a path).  Each line goes to the
-// first parser that claims it: ftrace.hpp, recorder.hpp ("@@…"), then — after
+// first parser that claims it: ftrace.hpp, recorder.hpp ("@@…"), procfs.hpp, then — after
 // kmsg::unwrap() — cma_test.hpp and kmsg.hpp.  A line no parser claims is ignored
 // if it does not mention CMA, and reported (file, line, why) if it does: nothing
 // that mentions CMA is dropped silently.  Also handled: CRLF, NUL bytes, lines two
@@ -16,6 +16,7 @@
 #include "ftrace.hpp"
 #include "kmsg.hpp"
 #include "parsed.hpp"
+#include "procfs.hpp"
 #include "recorder.hpp"
 
 #include <string>
@@ -80,6 +81,7 @@ inline bool is_shell_command(std::string_view m) {
 inline parsed_line parse_any(std::string_view line) {
   if (auto p = ftrace::parse_line(line); p.status != line_status::foreign) return p;
   if (auto p = recorder::parse_line(line); p.status != line_status::foreign) return p;
+  if (auto p = procfs::parse_line(line); p.status != line_status::foreign) return p;
   const auto u = kmsg::unwrap(line);
   parsed_line p = cma_test::parse_message(u.message);
   if (p.status == line_status::foreign) p = kmsg::parse_message(u.message);

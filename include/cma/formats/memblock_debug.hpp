@@ -19,6 +19,9 @@
 //    itself even when the "cma: Reserved" answer line was removed from the input.
 //  - A dump printed earlier (x86 prints one from e820__memblock_setup) is the
 //    starting state, and the events after it are replayed up to the first CMA line.
+//  - A description file is just the dump's entry lines without the header:
+//        memory[0]  [0x40000000-0x7fffffff]  (optionally "… on node 1")
+//        reserved[0] [0x48000000-0x480f3fff]
 //  - Without a dump, events are replayed from the start; early lines are often
 //    lost from a 128 KiB early log buffer, so a log without memblock_add lines
 //    and without a dump is rejected.
@@ -137,10 +140,11 @@ inline mb_line classify_event(std::string_view l, mb_line_kind kind, std::size_t
 /// " memory[0x0]\t[a-b], size bytes on node N flags: 0xF" and the reserved form.
 inline mb_line classify_dump_entry(std::string_view l, mb_line_kind kind) {
   mb_line out;
-  const auto tab = l.find("]\t[");
-  const auto br = tab != std::string_view::npos ? tab + 2 : l.find("] [");
-  if (br == std::string_view::npos) return out;
-  const std::size_t open = tab != std::string_view::npos ? br : br + 2;
+  // The range is the second bracket: after "memory[0x0]" come a tab or spaces.
+  const auto first = l.find(']');
+  if (first == std::string_view::npos) return out;
+  std::size_t open = first + 1;
+  while (open < l.size() && (l[open] == '\t' || l[open] == ' ')) ++open;
   const auto r = parse_bracket_range(l, open);
   if (!r) return out;
   out.kind = kind;
@@ -309,6 +313,11 @@ inline memblock_log_result parse_memblock_debug(std::string_view text) {
                           std::to_string(dump->first + 1) + ") plus the events up to line " +
                           std::to_string(stop));
     }
+  } else if (std::any_of(ls.begin(), ls.end(), [](const mb_line& x) {
+               return x.kind == mb_line_kind::dump_memory;
+             }) && std::none_of(ls.begin(), ls.end(), is_event)) {
+    out.mb = state_from_dump(ls, 0, ls.size());
+    out.notes.push_back("memblock state: a description (memory[…]/reserved[…] lines, no dump header)");
   } else {
     const std::size_t stop = replay(out.mb, ls, 0);
     out.notes.push_back("memblock state: replay of memblock_add/reserve/free events up to line " +

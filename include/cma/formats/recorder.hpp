@@ -3,6 +3,7 @@
 //   "@@STEP N rc=R cmd=<cmd> | CmaTotal: N kB CmaFree: N kB <vmstat…>"   after each step
 //   "@@STEP N cmd=<cmd>"                                                   (list/mem steps)
 //   "@@LIVE id=N size=N pages=N pfn=0x… phys=0x… cma=<-1|0|1> mode=…"      live allocations
+//   "id=N size=N pages=N pfn=0x… …"                                        the same, from live.txt
 //   any other "@@…" line is a section marker and carries nothing.
 // Written by sim/recorder (and the recorder of ../shared/traces); not a kernel format.
 #pragma once
@@ -18,6 +19,9 @@ namespace cma::formats::recorder {
 inline parsed_line parse_line(std::string_view line) {
   using namespace cma::formats::detail;
   auto s = trim(line);
+  // live.txt (also dumped into console.log) lists live allocations without the @@LIVE tag
+  if (starts_with(s, "id=") && s.find(" pages=") != std::string_view::npos && s.find(" pfn=0x") != std::string_view::npos)
+    return parse_line("@@LIVE " + std::string(s));
   if (!eat(s, "@@")) return parsed_line::foreign();
   if (eat(s, "STEP ")) {
     ev::step_result e;

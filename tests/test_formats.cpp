@@ -1,0 +1,239 @@
+// tests/test_formats.cpp — every parser against the line shapes real logs contain
+// (kernel format strings from KERNEL-FACTS §1.7/§3/§5/§6, wrappers from LOGS-IN-THE-WILD.md).
+#include "helpers.hpp"
+
+#include <cma/formats/log_reader.hpp>
+
+#include <catch2/catch.hpp>
+
+namespace f = cma::formats;
+namespace ev = cma::ev;
+
+namespace {
+template <class T> T event_of(const std::string& line) {
+  auto r = f::read_log(line);
+  INFO(line);
+  REQUIRE(r.unrecognised.empty());
+  REQUIRE(r.events.size() == 1);
+  REQUIRE(std::holds_alternative<T>(r.events[0].what));
+  return std::get<T>(r.events[0].what);
+}
+std::string why_not(const std::string& line) {
+  auto r = f::read_log(line);
+  REQUIRE(r.events.empty());
+  REQUIRE(r.unrecognised.size() == 1);
+  return r.unrecognised[0].why;
+}
+} // namespace
+
+// ---------------------------------------------------------------- ftrace
+TEST_CASE("ftrace: the 5.14 start and finish events of /sys/kernel/tracing/trace") {
+  auto s = event_of<ev::alloc_start>("            init-1       [000] .....     0.251688: cma_alloc_start: name=reserved count=32 align=5");
+  CHECK(s.name == "reserved");
+  CHECK(s.count == 32);
+  CHECK(s.align == 5);
+  auto fin = event_of<ev::alloc_finish>("  init-1  [000] .N...  3.140620: cma_alloc_finish: name=reserved pfn=0x76e00 page=0000000060b55f49 count=2048 align=8");
+  CHECK(fin.pfn == 0x76e00);
+  CHECK_FALSE(fin.errorno);
+  auto r = f::read_log("  init-1  [000] .....  3.140620: cma_alloc_finish: name=reserved pfn=0x76e00 page=0 count=2 align=1");
+  CHECK(r.events.at(0).where.time == Approx(3.140620));
+  CHECK(r.events.at(0).from == ev::origin::ftrace);
+}
+
+TEST_CASE("ftrace: 6.3 errorno, 6.18 counts, 4.x legacy events and trace-cmd report lines") {
+  auto e = event_of<ev::alloc_finish>("a-1 [000] ..... 1.5: cma_alloc_finish: name=cma pfn=0xffffffffffffffff page=0000000000000000 count=5 align=0 errorno=-12");
+  CHECK(e.errorno == -12);
+  CHECK(e.pfn == cma::no_pfn);
+  auto s = event_of<ev::alloc_start>("a-1 [000] ..... 1.5: cma_alloc_start: name=reserved request_count=16 available_count=100 total_count=16384 align=4");
+  CHECK(s.count == 16);
+  CHECK(s.available == 100);
+  CHECK(s.total == 16384);
+  auto l = event_of<ev::alloc_finish>("     sh-1234  [001] d..1   120.000001: cma_alloc: pfn=7ce00 page=ffffffbf00000000 count=256 align=8");
+  CHECK(l.legacy);
+  CHECK_FALSE(l.name);
+  CHECK(l.pfn == 0x7ce00);
+  auto rel = event_of<ev::release>("   sh-1234  [001]   120.5: cma_release:          pfn=7ce00 page=ffffffbf00000000 count=256");
+  CHECK(rel.pfn == 0x7ce00);
+  auto b = event_of<ev::busy_retry>("init-1 [000] 3.0: cma_alloc_busy_retry: name=reserved pfn=0x76e00 page=00000000e88f4569 count=4096 align=8");
+  CHECK(b.pfn == 0x76e00);
+  auto m = event_of<ev::step_marker>("init-1 [000] ..... 2.874879: tracing_mark_write: step 12: mode pages");
+  CHECK(m.n == 12);
+  CHECK(m.cmd == "mode pages");
+}
+
+TEST_CASE("ftrace: a cma event with a bad field is reported with what was expected") {
+  CHECK(why_not("init-1 [000] 1.0: cma_alloc_start: name=reserved count=abc align=5") ==
+        "cma_alloc_start: expected count=<decimal> or request_count=<decimal>");
+  CHECK(why_not("init-1 [000] 1.0: cma_alloc_finish: name=r pfn=0x99999999999999999999 page=0 count=1 align=0") ==
+        "cma_alloc_finish: expected pfn=<hex>");
+  CHECK(why_not("init-1 [000] 1.0: cma_release: name=r pfn=0x10 page=0 count=-3") == "cma_release: expected count=<decimal>");
+  CHECK(why_not("init-1 [000] 1.0: cma_alloc_finish: name=r pfn=0x10 page=0 count=1 align=999") ==
+        "cma_alloc_finish: expected align=<order 0..64>");
+}
+
+TEST_CASE("ftrace: the header is understood and an overrun buffer is noticed") {
+  auto r = f::read_log("# tracer: nop\n#\n# entries-in-buffer/entries-written: 54/90   #P:1\n#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION\n");
+  CHECK(r.unrecognised.empty());
+  CHECK(r.trace_overrun);
+}
+
+// ---------------------------------------------------------------- wrappers
+TEST_CASE("kmsg: every wrapper users paste around the same message") {
+  const std::string msg = "cma: cma_alloc: linux,cma: alloc failed, req-size: 2025 pages, ret: -12";
+  const char* wrappers[] = {
+      "",                                           // bare (dmesg | grep)
+      "[   12.345678] ",                            // dmesg
+      "<3>[   12.345678] ",                         // with level
+      "[Sun Aug  1 15:03:02 2021] ",                // dmesg -T
+      "[Oct23 15:35] ",                             // dmesg -H
+      "[  +0.000009] ",                             // dmesg -H relative
+      "[   12.345678][    T1] ",                    // CONFIG_PRINTK_CALLER
+      "Aug  1 15:03:02 raspberrypi kernel: [   12.345678] ", // syslog
+      "Aug  1 15:03:02 raspberrypi kernel: ",       // journal without [ts]
+      "Aug 01 15:03:02 host kernel[1234]: ",        // daemon-forwarded
+      "kernel: ",                                   // kernel: only
+      "> [   12.345678] ",                          // quoted in notes
+      "[  123.456789] .(2)[1234:kworker/u8:1]",     // MediaTek, no space before the message
+  };
+  for (const char* w : wrappers) {
+    INFO("wrapper: '" << w << "'");
+    auto e = event_of<ev::alloc_failed>(std::string(w) + msg);
+    CHECK(e.name == "linux,cma");
+    CHECK(e.count == 2025);
+    CHECK(e.ret == -12);
+  }
+}
+
+TEST_CASE("kmsg: CRLF line ends and two printk records glued into one line") {
+  auto r = f::read_log("[    0.000000] cma: Reserved 64 MiB at 0x000000007ac00000\r\n"
+                       "base a000000<6>[    0.000000] cma: Failed to reserve 512 MiB\n");
+  REQUIRE(r.unrecognised.empty());
+  REQUIRE(r.events.size() == 2);
+  CHECK(std::get<ev::reserved>(r.events[0].what).base == 0x7ac00000);
+  CHECK(std::get<ev::reserve_failed>(r.events[1].what).mib == 512);
+}
+
+// ---------------------------------------------------------------- messages
+TEST_CASE("kmsg: the pr_debug lines of mm/cma.c in the 4.15, 6.1, 6.6 and 6.12 forms") {
+  auto c415 = event_of<ev::alloc_call>("[ 5.46] cma: cma_alloc(cma 0000000087b8192a, count 1, align 0)");
+  CHECK(c415.cma_token == "0000000087b8192a");
+  CHECK(c415.count == 1);
+  auto c66 = event_of<ev::alloc_call>("[ 5.46] cma: cma_alloc(cma 0000000087b8192a, name: reserved, count 2048, align 8)");
+  CHECK(c66.name == "reserved");
+  CHECK(c66.align == 8);
+  auto c612 = event_of<ev::alloc_call>("[ 0.2] cma: __cma_alloc(cma (____ptrval____), name: reserved, count 32, align 5)");
+  CHECK(c612.func == "__cma_alloc");
+  CHECK(c612.cma_token == "(____ptrval____)");
+  auto ret = event_of<ev::alloc_returned>("[ 5.47] cma: cma_alloc(): returned 0000000000000000");
+  CHECK(ret.null());
+  auto busy61 = event_of<ev::busy_debug>("[ 3.0] cma: cma_alloc(): memory range at 000000007b6b17c6 is busy, retrying");
+  CHECK_FALSE(busy61.pfn);
+  auto busy66 = event_of<ev::busy_debug>("[ 3.0] cma: cma_alloc(): memory range at pfn 0x76e00 000000007b6b17c6 is busy, retrying");
+  CHECK(busy66.pfn == 0x76e00);
+  auto rel415 = event_of<ev::release_debug>("[ 1116.2] cma: cma_release(page 0000000088c1ffab)");
+  CHECK_FALSE(rel415.count);
+  auto rel61 = event_of<ev::release_debug>("[ 3.4] cma: cma_release(page 000000007b6b17c6, count 2048)");
+  CHECK(rel61.count == 2048);
+  auto inv = event_of<ev::pages_invalid>("[ 3.7] cma: cma_pages_valid(page 0000000029da2038, count 1)");
+  CHECK(inv.count == 1);
+}
+
+TEST_CASE("kmsg: failure lines with and without an area name, and show_areas") {
+  auto old = event_of<ev::alloc_failed>("[  3.1] cma: cma_alloc: alloc failed, req-size: 1 pages, ret: -16");
+  CHECK_FALSE(old.name);
+  CHECK(old.ret == -16);
+  auto v612 = event_of<ev::alloc_failed>("cma: __cma_alloc: reserved: alloc failed, req-size: 5 pages, ret: -12");
+  CHECK(v612.func == "__cma_alloc");
+  auto sa = event_of<ev::show_areas>("cma: number of available pages: 2@98+1@103+5@200=> 8 free of 8192 total pages");
+  REQUIRE(sa.runs.size() == 3);
+  CHECK(sa.runs[1].len == 1);
+  CHECK(sa.runs[1].at == 103);
+  CHECK(sa.total == 8192);
+  auto empty = event_of<ev::show_areas>("cma: number of available pages: => 0 free of 8192 total pages");
+  CHECK(empty.runs.empty());
+}
+
+TEST_CASE("kmsg: boot lines, meminfo, busy PFNs and rate-limit notices") {
+  CHECK(event_of<ev::reserved>("[0.0] cma: Reserved 128 MiB at 0x0000000076c00000").mib == 128);
+  CHECK(event_of<ev::reserved>("cma: Reserved 64 MiB at 0x000000007ac00000 on node -1").node == -1);
+  CHECK(event_of<ev::reserved>("cma: CMA: reserved 256 MiB at 2e800000").base == 0x2e800000);
+  CHECK(event_of<ev::reserve_failed>("cma: Failed to reserve 1024 MiB on node 0").node == 0);
+  CHECK(event_of<ev::rmem_pool>("Reserved memory: created CMA memory pool at 0x000000002c000000, size 320 MiB").mib == 320);
+  CHECK(event_of<ev::memory_line>("Memory: 98324K/1048576K available (13248K kernel code, 2806K rwdata, 9524K rodata, "
+                                  "6464K init, 627K bss, 128776K reserved, 131072K cma-reserved)")
+            .cma_reserved_kb == 131072);
+  CHECK(event_of<ev::meminfo>("CmaTotal:        1048576 kB").kb == 1048576);
+  CHECK_FALSE(event_of<ev::meminfo>("> CmaFree:          630340 kB").total);
+  auto busy = event_of<ev::pfns_busy>("[  101.1] alloc_contig_range: [79e00, 7a000) PFNs busy");
+  CHECK(busy.start == 0x79e00);
+  CHECK(busy.end == 0x7a000);
+  CHECK(event_of<ev::callbacks_suppressed>("alloc_contig_range: 14 callbacks suppressed").n == 14);
+  CHECK(event_of<ev::banner>("[0.0] Linux version 6.12.117+deb12-arm64 (debian-kernel@lists.debian.org)").version.minor == 12);
+  CHECK(event_of<ev::kconfig>("CONFIG_CMA_SIZE_MBYTES=2048").value == "2048");
+}
+
+TEST_CASE("cma_test: cmasim's module format (kmod/FORMAT.md) and the older recorder's lines") {
+  auto a = event_of<ev::kmod_alloc>("[ 3.0] cma_test: v1 op=alloc id=4 bytes=12288 pages=3 align=2 pfn=0x76c60 cma=1 mode=coherent err=0");
+  CHECK(a.pfn == 0x76c60);
+  CHECK(a.cma);
+  auto fail = event_of<ev::kmod_alloc>("cma_test: v1 op=alloc id=5 bytes=8388608 pages=2048 align=8 pfn=0x0 cma=0 mode=pages err=-12");
+  CHECK(fail.err == -12);
+  CHECK(event_of<ev::kmod_free>("cma_test: v1 op=free id=4 pages=3 pfn=0x76c60 cma=1").pages == 3);
+  CHECK(event_of<ev::kmod_hog>("cma_test: v1 op=hog pfn=0x774fa").pfn == 0x774fa);
+  CHECK(why_not("cma_test: v1 op=alloc id=4 bytes=1 pages=x align=0 pfn=0x1 cma=1 mode=coherent err=0") ==
+        "cma_test v1 op=alloc: expected id=, bytes=, pages= decimals");
+  CHECK(event_of<ev::kmod_alloc>("cma_test: alloc id=0 req=8388608 pages=2048 align=8 pfn=0x76d00 phys=0x76d00000 cma=1 mode=coherent t_us=1 cmafree=1->2").pages == 2048);
+  CHECK(event_of<ev::kmod_alloc>("cma_test: alloc id=- req=8163328 pages=1993 align=8 FAILED mode=coherent t_us=333 cmafree=3172->3172").err == -12);
+  auto bm = event_of<ev::recorder_bitmap>("cma_test: bitmap: 0+98 256+2304");
+  REQUIRE(bm.used.size() == 2);
+  CHECK(bm.used[1].len == 2304);
+}
+
+TEST_CASE("recorder: steps.txt lines and live listings") {
+  auto s = event_of<ev::step_result>("@@STEP 4 rc=0 cmd=8 | CmaTotal: 131072 kB CmaFree: 121448 kB pgmigrate_success=0");
+  CHECK(s.n == 4);
+  CHECK(s.cmd == "8");
+  CHECK(s.cma_free_kb == 121448);
+  auto l = event_of<ev::live_allocation>("@@LIVE id=3 size=8388608 pages=2048 pfn=0x76e00 phys=0x76e00000 cma=1 mode=coherent");
+  CHECK(l.pfn == 0x76e00);
+}
+
+// ---------------------------------------------------------------- robustness
+TEST_CASE("malformed input: truncated, huge, negative, binary and interleaved lines never crash and are listed") {
+  std::string junk = "[    1.0] cma: cma_alloc(cma 0000, count 9999999999999999999999, align 8)\n"
+                     "[    1.0] cma: cma_alloc(cma 0000, count 12\n"
+                     "[    1.0] cma: cma_alloc: reserved: alloc failed, req-size: -5 pages, ret: -12\n"
+                     "[    1.0] cma: Reserved 64 MiB at 0xZZZ\n"
+                     "usb 1-1: new high-speed USB device number 2\n"
+                     "init-1 [000] 1.0: cma_alloc_start: name=reserved\n";
+  junk += std::string("\x00\x01\xff cma \x7f\x80", 10) + "\n";
+  junk += "cma: number of available pages: 12@=> 3 free of\n";
+  auto r = f::read_log(junk, 3);
+  CHECK(r.events.empty());
+  CHECK(r.unrecognised.size() == 7); // every line that mentions cma; the usb line is not ours
+  CHECK(r.lines == 8);
+  for (const auto& u : r.unrecognised) {
+    CHECK(u.file == 3);
+    CHECK_FALSE(u.why.empty());
+    CHECK(u.text.find('\x00') == std::string::npos);
+  }
+  CHECK(r.unrecognised[0].why == "cma_alloc(: expected 'count <decimal>'");
+  CHECK(r.unrecognised[2].line == 3);
+}
+
+TEST_CASE("call-trace frames and module lists of a WARN are understood, not reported") {
+  auto r = f::read_log("[   13.031115]  do_alloc+0xec/0x2f0 [cma_test]\n[   13.03] Modules linked in: cma_test(OE)\n");
+  CHECK(r.unrecognised.empty());
+}
+
+TEST_CASE("every line of the bundled real traces is understood") {
+  for (const char* t : {"smoke", "busy", "frag_run1", "seed_cma1G", "place_default_1G", "place_fixed_0x48",
+                        "place_fixed_0x50", "place_range_1G2G", "place_toobig", "place_cma0"}) {
+    for (const char* file : {"trace.txt", "dmesg.txt", "steps.txt", "console.log"}) {
+      INFO(t << "/" << file);
+      auto r = f::read_log(cmatest::read_fixture(std::string("traces/") + t + "/" + file));
+      CHECK(r.unrecognised.empty());
+      CHECK(r.cma_lines > 0);
+    }
+  }
+}
