@@ -20,6 +20,7 @@
 # Knobs: CMASIM_QEMU_OPS_61 / _612 (ops per workload, default 800 / 700),
 # CMASIM_QEMU_WRITES (default 10000), CMASIM_QEMU_KERNELS (default "6.1 6.12").
 set -uo pipefail
+{ # read whole before running: an edit mid-run cannot break it
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CMASIM=${1:-$ROOT/build/sim/cmasim}
@@ -81,6 +82,7 @@ for k in $KERNELS; do
 done
 
 # --- op counts ----------------------------------------------------------------------------
+# shellcheck disable=SC2317 # called through stage
 count_ops() {
 	local total=0 busy=0 d n b
 	for d in "${RECORDED[@]}"; do
@@ -126,3 +128,5 @@ echo "=== qemu-stage summary (seed $SEED, $(secs "$STAGE_T0")s in all)"
 printf '    %s\n' "${SUMMARY[@]}"
 echo "qemu-stage: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]
+exit
+}

@@ -12,16 +12,19 @@
 // 6.1 arm64 `cma=64M@0x10000000` boot panics) and areas crossing a zone boundary
 // ("CMA area %s could not be activated"; 5.15+/6.1+ then lower totalcma_pages,
 // 4.15/5.10 do not).
-// Composition: early_cma.hpp (command line) → dma_contiguous_reserve.hpp (plan)
-// → cma_declare_contiguous.hpp (each declaration, against memblock.hpp) →
-// dma_atomic_pool.hpp (boot-time users of the default area).
+// Composition: early_cma.hpp (command line) → dma_contiguous_reserve.hpp (plan,
+// with the boot_phase of each declaration) → cma_declare_contiguous.hpp (each
+// declaration, against memblock.hpp) → dma_atomic_pool.hpp (boot-time users of
+// the default area).  A machine profile's later memblock users (page tables,
+// memmap) run between the declarations as their phases come; a state read from a
+// log is taken as complete (everything but CMA already reserved).
 // Knowingly not modelled: hugetlb_cma=, DT reserved-memory CMA nodes, crashkernel,
 // the Memory: line's other fields; totalram_pages for the pool size is estimated
 // as RAM minus memblock reservations outside CMA areas.
 //
-// Invariants: areas appear in declaration order; totalcma_pages equals the sum of
-// the counts of the areas that were declared; every input the model made up is
-// listed in `assumed`.
+// Invariants: areas appear in declaration order; totalcma_pages_at_mem_init is the
+// sum of the counts of the declared areas, totalcma_pages that minus the areas
+// whose activation failed (5.15+); every input the model made up is in `assumed`.
 #pragma once
 
 #include "cma_declare_contiguous.hpp"
@@ -202,8 +205,10 @@ inline void add_pools(boot_report& rep, const boot_config& c, const early_cma_pa
     rep.pool_lines.push_back(rq[i].line);
     if (def) def->pools.push_back(b);
   }
-  rep.assumed.push_back("totalram_pages at dma_atomic_pool_init ~ " + std::to_string(z.totalram_pages) +
-                        " (RAM minus memblock reservations outside CMA)");
+  if (!rq.empty() && !(p.coherent_pool && *p.coherent_pool))
+    rep.assumed.push_back("totalram_pages at dma_atomic_pool_init ~ " +
+                          std::to_string(z.totalram_pages) +
+                          " (RAM minus memblock reservations outside CMA) for the pool size");
 }
 
 } // namespace detail

@@ -14,6 +14,7 @@
 # CmaFree before insmod and after rmmod is printed for information only: freed
 # pages sit on per-CPU lists until something drains them, so CmaFree lags.
 set -uo pipefail
+{ # read whole before running: an edit mid-run cannot break it
 DIR=${1:?usage: check-robust.sh DIR}
 fail=0
 bad() { echo "check-robust: FAIL: $*"; fail=1; }
@@ -89,3 +90,4 @@ info "trace: $nalloc CMA allocations, $nrel releases, $failed failed, $busy busy
 info "$(grep -m1 '^@@CMAFREE before' "$DIR/steps.txt" | sed 's/^@@//') $(grep -m1 '^@@CMAFREE after' "$DIR/steps.txt" | sed 's/^@@//') kB (information: CmaFree lags behind frees)"
 if [ "$fail" = 0 ]; then info "PASS"; else info "FAILED"; fi
 exit "$fail"
+}

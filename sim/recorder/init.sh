@@ -21,6 +21,7 @@ mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 dmesg -n 1
 
 RIG_MODE=record RIG_SEED=1 RIG_WRITES=10000 RIG_WRITERS=4 RIG_INSMOD_EXTRA=
+# shellcheck disable=SC1091 # written by record.sh
 [ -f /rig.conf ] && . /rig.conf
 
 uptime_s() { read -r u _ < /proc/uptime; echo "$u"; }
@@ -54,6 +55,7 @@ rc=0
 case "$RIG_MODE" in
 record)
 	echo "@@INSMOD uptime=$(uptime_s) params=$params $RIG_INSMOD_EXTRA"
+	# shellcheck disable=SC2086 # both hold several key=value words
 	insmod /cma_test.ko $params $RIG_INSMOD_EXTRA
 	rc=$?
 	echo "@@INSMOD rc=$rc"
@@ -69,6 +71,7 @@ robust)
 	echo "@@CMAFREE before_insmod=$(cma_free_kb)"
 	mark "robust: insmod"
 	echo "@@INSMOD uptime=$(uptime_s) params=$params $RIG_INSMOD_EXTRA"
+	# shellcheck disable=SC2086 # both hold several key=value words
 	insmod /cma_test.ko $params $RIG_INSMOD_EXTRA
 	rc=$?
 	echo "@@INSMOD rc=$rc"

@@ -1,0 +1,240 @@
+// tests/test_replay.cpp — the replay: real traces end to end, and every way an input can
+// disagree with the model or be incomplete (cma/replay.hpp).
+#include "helpers.hpp"
+
+#include <cma/replay.hpp>
+
+#include <catch2/catch.hpp>
+
+namespace {
+
+cma::replay_report replay_texts(const std::vector<std::string>& texts, cma::replay_options opt = {}) {
+  std::vector<cma::formats::read_result> in;
+  for (unsigned i = 0; i < texts.size(); ++i) in.push_back(cma::formats::read_log(texts[i], i));
+  return cma::replay(in, opt);
+}
+
+cma::replay_report replay_fixture(const std::string& trace, std::vector<std::string> files) {
+  std::vector<std::string> texts;
+  for (const auto& f : files) texts.push_back(cmatest::read_fixture("traces/" + trace + "/" + f));
+  return replay_texts(texts);
+}
+
+std::string replace_once(std::string s, const std::string& from, const std::string& to) {
+  const auto i = s.find(from);
+  REQUIRE(i != std::string::npos);
+  return s.replace(i, from.size(), to);
+}
+
+std::string drop_lines_containing(const std::string& s, const std::string& needle, int how_many) {
+  std::string out, line;
+  std::istringstream in(s);
+  while (std::getline(in, line)) {
+    if (how_many > 0 && line.find(needle) != std::string::npos) {
+      --how_many;
+      continue;
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("every bundled real trace replays with every operation matched") {
+  const std::string t = GENERATE(as<std::string>{}, "smoke", "busy", "frag_run1", "seed_cma1G", "place_default_1G",
+                                 "place_fixed_0x50", "place_range_1G2G");
+  INFO(t);
+  for (const auto& files : {std::vector<std::string>{"trace.txt", "dmesg.txt", "steps.txt"},
+                            std::vector<std::string>{"trace.txt", "dmesg.txt"}}) {
+    auto r = replay_fixture(t, files);
+    CHECK(r.area_known);
+    CHECK(r.kernel == "6.1");
+    CHECK(r.kernel_release == "6.1.0-56-arm64");
+    CHECK_FALSE(r.ops.empty());
+    CHECK(r.count_of(cma::verdict::matched) == r.ops.size());
+    CHECK(r.failed_checks() == 0);
+    CHECK(r.unrecognised.empty());
+    CHECK(r.all_matched());
+  }
+}
+
+TEST_CASE("frag_run1: each trace operation is cross-checked against its pr_debug line and the recorder's bitmap dumps") {
+  auto r = replay_fixture("frag_run1", {"trace.txt", "dmesg.txt"});
+  CHECK(r.ops.size() == 177); // 112 allocations + 65 releases
+  std::size_t both = 0, bitmaps = 0;
+  for (const auto& o : r.ops) both += o.also_reported.has_value();
+  for (const auto& c : r.checks) bitmaps += c.what == "bitmap" && c.ok;
+  CHECK(both == 177);
+  CHECK(bitmaps == 202); // grep -c 'cma_test: bitmap: [0-9]' dmesg.txt
+  std::size_t failed = 0;
+  for (const auto& o : r.failed_allocations()) {
+    ++failed;
+    CHECK(o.failure_reason.find("no free window of") == 0);
+  }
+  CHECK(failed == 10);
+}
+
+TEST_CASE("areas without a boot line need --area, and get it") {
+  const auto trace = cmatest::read_fixture("traces/smoke/trace.txt");
+  auto none = replay_texts({trace});
+  CHECK_FALSE(none.area_known);
+  CHECK_FALSE(none.notes.empty());
+  cma::replay_options opt;
+  opt.area = cma::area_spec{"reserved", 0x76c00000, 128u << 20, 0};
+  opt.kernel = cma::kernel_version{6, 1, 0};
+  auto with = replay_texts({trace}, opt);
+  CHECK(with.area_source == "--area");
+  CHECK(with.count_of(cma::verdict::diverged) == 0);
+  CHECK(with.mid_stream); // no boot lines: what cannot be checked is adopted, not failed
+}
+
+//  smoke, step 1 (alloc 1M): the kernel placed it at 0x76d00.  Pretend it said 0x76e00.
+//  Expect: that operation diverges (first divergence, at its trace line), the model adopts
+//  the kernel's pfn, and every later allocation still matches.
+TEST_CASE("a wrong pfn in a trace is the first divergence and later operations are still checked") {
+  auto trace = cmatest::read_fixture("traces/smoke/trace.txt");
+  auto dmesg = cmatest::read_fixture("traces/smoke/dmesg.txt");
+  trace = replace_once(trace, "pfn=0x76d00 page=00000000eddf7067 count=256 align=8", "pfn=0x76e00 page=00000000eddf7067 count=256 align=8");
+  trace = replace_once(trace, "cma_release: name=reserved pfn=0x76d00", "cma_release: name=reserved pfn=0x76e00");
+  auto r = replay_texts({trace, dmesg});
+  REQUIRE(r.first_divergence());
+  const auto& d = r.ops[*r.first_divergence()];
+  CHECK(d.where.file == 0);
+  CHECK(d.where.line == 21);
+  CHECK(d.observed_pfn == 0x76e00);
+  CHECK(d.predicted_pfn == 0x76d00);
+  CHECK(d.note == "pfn differs");
+  // the 8 MiB allocation (step 4) now collides with the adopted 0x76e00 in the kernel's world:
+  // the kernel put it at 0x76e00 too — impossible, so it diverges as well; everything else matches.
+  CHECK(r.count_of(cma::verdict::diverged) >= 1);
+  CHECK_FALSE(r.all_matched());
+}
+
+TEST_CASE("a release the log never showed allocated diverges in a log from boot, and is inferred mid-stream") {
+  const auto dmesg = cmatest::read_fixture("traces/smoke/dmesg.txt");
+  auto trace = cmatest::read_fixture("traces/smoke/trace.txt");
+  trace += "            init-1       [000] .....     9.000000: cma_release: name=reserved pfn=0x7e000 page=00000000deadbeef count=16\n";
+  auto from_boot = replay_texts({trace, dmesg});
+  CHECK(from_boot.ops.back().result == cma::verdict::diverged);
+  CHECK(from_boot.ops.back().note.find("never allocated") != std::string::npos);
+  cma::replay_options mid;
+  mid.mid_stream = true;
+  auto r = replay_texts({trace, dmesg}, mid);
+  CHECK(r.ops.back().result == cma::verdict::inferred);
+  CHECK(r.count_of(cma::verdict::diverged) == 0);
+}
+
+//  A wrapped ring buffer: the trace lost its first events (the three boot pools and step 1).
+//  Expect no crash, the overrun noticed, the later allocations adopted as inferred where the
+//  model (which never saw the lost ones) disagrees, and no divergence reported.
+TEST_CASE("a trace that starts mid-stream is replayed with inferred state") {
+  auto trace = cmatest::read_fixture("traces/seed_cma1G/trace.txt");
+  trace = drop_lines_containing(trace, "cma_alloc_", 8);
+  trace = replace_once(trace, "entries-in-buffer/entries-written: 38/38", "entries-in-buffer/entries-written: 30/38");
+  cma::replay_options opt;
+  opt.area = cma::area_spec{"reserved", 0x7da00000, 1u << 30, 0};
+  auto r = replay_texts({trace}, opt);
+  CHECK(r.mid_stream);
+  CHECK(r.count_of(cma::verdict::diverged) == 0);
+  CHECK(r.count_of(cma::verdict::inferred) > 0);
+}
+
+TEST_CASE("a dmesg without trace events is replayed from the pr_debug lines, releases paired by token") {
+  auto r = replay_fixture("smoke", {"dmesg.txt"});
+  CHECK(r.all_matched());
+  std::size_t releases = 0;
+  for (const auto& o : r.ops)
+    if (o.kind == cma::op_kind::release) {
+      ++releases;
+      CHECK(o.observed_pfn.has_value()); // the token led back to the model's pfn
+    }
+  CHECK(releases == 8);
+  auto busy = replay_fixture("busy", {"dmesg.txt"});
+  CHECK(busy.all_matched());
+  bool retried = false;
+  for (const auto& o : busy.ops) retried = retried || o.count == 4096;
+  CHECK(retried);
+}
+
+TEST_CASE("the field notes' 4.15 log: every kernel line recognised, allocations paired with releases") {
+  auto r = replay_texts({cmatest::read_fixture("field-notes-4.15.md")});
+  CHECK(r.kernel == "4.15");
+  CHECK(r.area_source == "boot log");
+  CHECK(r.base_pfn == 0x40000);
+  CHECK(r.count == 262144);
+  CHECK(r.all_matched());
+  std::size_t allocs = 0, releases = 0;
+  for (const auto& o : r.ops) {
+    if (o.kind == cma::op_kind::alloc) ++allocs;
+    else {
+      ++releases;
+      CHECK(o.result == cma::verdict::matched);
+      CHECK(o.observed_pfn.has_value());
+    }
+  }
+  CHECK(allocs == 6);   // three boot-time 1-page allocations, 102400 pages by debugfs, 128 and 512 MiB
+  CHECK(releases == 3); // 4.15 prints no count: each release takes its allocation's
+  // only the prose lines of the notes (kernel-parameters text) are not understood
+  CHECK(r.unrecognised.size() == 3);
+  REQUIRE(r.unrecognised.size() == 3);
+  CHECK(r.unrecognised[0].line == 39);
+  CHECK(r.unrecognised[1].line == 44);
+  CHECK(r.unrecognised[2].line == 50);
+}
+
+//  A 6.12 log (show_areas always printed there) of a 16-page area at 0x1000:
+//  alloc 10 → pfn 0x1000; alloc 8 fails: free run 6@10 ("6@10=> 6 free of 16 total pages").
+TEST_CASE("show_areas lines after a failure are checked against the model's free runs") {
+  const std::string log = "[0.0] Linux version 6.12.117+deb12-arm64 (x)\n"
+                          "[0.0] cma: Reserved 0 MiB at 0x0000000001000000 on node -1\n";
+  cma::replay_options opt;
+  opt.area = cma::area_spec{"reserved", 0x1000000, 16 * 4096, 0};
+  const std::string ops = "[1.0] cma: __cma_alloc(cma 00000000aaaa, name: reserved, count 10, align 0)\n"
+                          "[1.1] cma: __cma_alloc(): returned 00000000bbbb\n"
+                          "[2.0] cma: __cma_alloc(cma 00000000aaaa, name: reserved, count 8, align 0)\n"
+                          "[2.1] cma: __cma_alloc: reserved: alloc failed, req-size: 8 pages, ret: -12\n";
+  auto good = replay_texts({log + ops + "[2.1] cma: number of available pages: 6@10=> 6 free of 16 total pages\n"
+                                        "[2.2] cma: __cma_alloc(): returned 0000000000000000\n"},
+                           opt);
+  CHECK(good.all_matched());
+  REQUIRE(good.checks.size() == 1);
+  CHECK(good.checks[0].what == "show_areas");
+  CHECK(good.checks[0].ok);
+  auto bad = replay_texts({log + ops + "[2.1] cma: number of available pages: 5@11=> 5 free of 16 total pages\n"
+                                       "[2.2] cma: __cma_alloc(): returned 0000000000000000\n"},
+                          opt);
+  CHECK_FALSE(bad.all_matched());
+  CHECK(bad.failed_checks() == 1);
+}
+
+TEST_CASE("CmaTotal and cma-reserved are checked against the area size") {
+  auto r = replay_texts({"[0.0] cma: Reserved 64 MiB at 0x000000007ac00000\n"
+                         "[0.0] Memory: 1K/2K available (1K kernel code, 65536K cma-reserved)\n"
+                         "CmaTotal:          65536 kB\n"
+                         "CmaTotal:          65535 kB\n"});
+  REQUIRE(r.checks.size() == 3);
+  CHECK(r.checks[0].ok);
+  CHECK(r.checks[1].ok);
+  CHECK_FALSE(r.checks[2].ok);
+}
+
+TEST_CASE("a 'returned' line with no call before it and stray releases do not crash the replay") {
+  auto r = replay_texts({"[0.0] cma: Reserved 64 MiB at 0x000000007ac00000\n"
+                         "[1.0] cma: cma_alloc(): returned 00000000aaaa\n"
+                         "[1.1] cma: cma_release(page 00000000cccc, count 5)\n"
+                         "[1.2] cma: cma_alloc(cma 0000000011, count 4, align 2)\n"});
+  CHECK(r.ops.size() == 1);
+  CHECK(r.ops[0].result == cma::verdict::inferred);
+  CHECK(r.count_of(cma::verdict::diverged) == 0);
+  CHECK(r.notes.size() >= 2);
+}
+
+TEST_CASE("a trace event for another area is reported unchecked, not compared") {
+  auto trace = cmatest::read_fixture("traces/smoke/trace.txt");
+  trace += "            init-1       [000] .....     9.0: cma_alloc_start: name=linux,cma count=8 align=3\n"
+           "            init-1       [000] .....     9.1: cma_alloc_finish: name=linux,cma pfn=0x90000 page=00000000aa count=8 align=3\n";
+  auto r = replay_texts({trace, cmatest::read_fixture("traces/smoke/dmesg.txt")});
+  CHECK(r.ops.back().result == cma::verdict::unchecked);
+  CHECK(r.count_of(cma::verdict::diverged) == 0);
+}
