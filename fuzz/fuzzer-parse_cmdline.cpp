@@ -5,7 +5,7 @@
 // `cma=` state they produce survives a print/parse round trip
 // (parse("cma=" + format_cma_param(x)) has the same size, base and limit); every
 // memparse() consumes no more than its input and format_memparse() round-trips.
-// The same bytes also go through parse_memblock_debug() (cma/formats/
+// The same bytes also go through memblock_debug::parse() (cma/formats/
 // memblock_debug.hpp), whose property is only "never crashes, and a result has
 // memory".
 #include <cma/early_cma.hpp>
@@ -46,7 +46,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   require(m.consumed <= text.size());
   require(cma::memparse(cma::format_memparse(m.value)).value == m.value);
   for (const auto& w : cma::split_cmdline(text)) require(w.name.size() <= text.size());
-  const auto log = cma::parse_memblock_debug(text);
+  const auto log = cma::formats::memblock_debug::parse(text);
   if (log) require(!log.log->mb.memory().empty() && log.log->mb.is_valid());
   return 0;
 }

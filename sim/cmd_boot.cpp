@@ -68,7 +68,7 @@ cma::boot_config make_config(const boot_options& o) {
   }
   if (o.cmdline) c.cmdline = *o.cmdline;
   if (!o.memblock_log.empty()) {
-    const auto r = cma::parse_memblock_debug(read_file(o.memblock_log));
+    const auto r = cma::formats::memblock_debug::parse(read_file(o.memblock_log));
     if (!r) fail(o.memblock_log + ": " + r.error.message);
     c.memblock_state = r.log->mb;
     c.memblock_notes = r.log->notes;

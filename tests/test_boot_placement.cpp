@@ -116,7 +116,7 @@ std::string without_answers(const std::string& dmesg) {
 }
 
 cma::memblock memblock_from_log(const std::string& trace) {
-  const auto r = cma::parse_memblock_debug(without_answers(slurp(trace_dir(trace) + "/dmesg.txt")));
+  const auto r = cma::formats::memblock_debug::parse(without_answers(slurp(trace_dir(trace) + "/dmesg.txt")));
   REQUIRE(r);
   return r.log->mb;
 }
@@ -282,7 +282,7 @@ TEST_CASE("a memblock=debug log keeps its CMA reservation out of the pre-CMA sta
       "[    0.000000]  memory[0x0]\t[0x0000000040000000-0x000000007fffffff], 0x0000000040000000 bytes on node 0 flags: 0x0\n"
       "[    0.000000]  reserved.cnt  = 0x1\n"
       "[    0.000000]  reserved[0x0]\t[0x000000007ac00000-0x000000007fbfffff], 0x0000000005000000 bytes flags: 0x0\n";
-  const auto r = cma::parse_memblock_debug(log);
+  const auto r = cma::formats::memblock_debug::parse(log);
   REQUIRE(r);
   REQUIRE(r.log->mb.reserved().size() == 1);
   CHECK(r.log->mb.reserved()[0].base == 0x7ec00000);
@@ -301,17 +301,17 @@ TEST_CASE("a memblock=debug log without a dump is replayed up to the first CMA l
       "memblock_reserve: [0x0000000048000000-0x00000000480f3fff] arm64_memblock_init+0x1/0x2\n"
       "memblock_reserve: [0x0000000060000000-0x0000000063ffffff] cma_declare_contiguous_nid+0x1/0x2\n"
       "Kernel command line: console=ttyAMA0 cma=64M@0x60000000\n";
-  const auto r = cma::parse_memblock_debug(log);
+  const auto r = cma::formats::memblock_debug::parse(log);
   REQUIRE(r);
   CHECK(r.log->mb.reserved().size() == 1);
   REQUIRE(r.log->kernel_cmdline);
   CHECK(*r.log->kernel_cmdline == "console=ttyAMA0 cma=64M@0x60000000");
-  CHECK_FALSE(cma::parse_memblock_debug("no memblock lines here\n"));
+  CHECK_FALSE(cma::formats::memblock_debug::parse("no memblock lines here\n"));
 }
 
 TEST_CASE("a memblock description file is the dump's entry lines without the header",
           "[memblock_debug]") {
-  const auto r = cma::parse_memblock_debug("memory[0]  [0x40000000-0x7fffffff] on node 0\n"
+  const auto r = cma::formats::memblock_debug::parse("memory[0]  [0x40000000-0x7fffffff] on node 0\n"
                                            "reserved[0] [0x48000000-0x480f3fff]\n"
                                            "reserved[1] [0x7ec00000-0x7fffffff]\n");
   REQUIRE(r);

@@ -57,6 +57,16 @@ TEST_CASE("cma= is parsed as size, size@base and size@base-limit", "[early_cma]"
   }
 }
 
+TEST_CASE("split_cmdline splits words as next_arg does", "[early_cma]") {
+  const auto w = cma::split_cmdline("  a=1 \"b=x y\" c=\"q r\" =d=e =f -- g=2");
+  REQUIRE(w.size() == 5);
+  CHECK((w[0].name == "a" && w[0].value == "1"));
+  CHECK((w[1].name == "b" && w[1].value == "x y"));
+  CHECK((w[2].name == "c" && w[2].value == "q r"));
+  CHECK((w[3].name == "=d" && w[3].value == "e")); // an '=' at offset 0 does not count
+  CHECK((w[4].name == "=f" && !w[4].value));
+}
+
 TEST_CASE("a bare cma without a value prints the kernel's complaint from 5.10 on", "[early_cma]") {
   const auto p = cma::parse_early_cma_params("cma", v61);
   CHECK_FALSE(p.cma.given);

@@ -41,6 +41,7 @@ public:
   bool test(bitmap_no_t i) const noexcept { return map_.test(i); }
   bitmap_no_t weight() const noexcept { return map_.weight(); }
   const cma::bitmap& bits() const noexcept { return map_; }
+  std::size_t memory_bytes() const noexcept { return map_.words().capacity() * sizeof(cma::bitmap::word); }
 
   /// lib/bitmap.c's answer; anything >= size() means "not found".
   bitmap_no_t find_next_zero_area_off(bitmap_no_t start, std::uint64_t nr, bitmap_no_t mask,

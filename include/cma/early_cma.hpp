@@ -94,7 +94,8 @@ inline std::pair<kernel_param, std::size_t> next_arg(std::string_view s, std::si
   std::size_t equals = std::string_view::npos;
   for (; j < s.size(); ++j) {
     if (kernel_isspace(s[j]) && !in_quote) break;
-    if (equals == std::string_view::npos && s[j] == '=') equals = j;
+    // The kernel's "equals == 0" means "none yet", so an '=' at offset 0 is skipped.
+    if (equals == std::string_view::npos && s[j] == '=' && j != i) equals = j;
     if (s[j] == '"') in_quote = !in_quote;
   }
   const std::string w(s.substr(i, j - i));

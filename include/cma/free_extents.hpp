@@ -127,6 +127,11 @@ public:
     }
   }
 
+  /// Heap bytes held (the node pool), for the memory benchmark.
+  std::size_t memory_bytes() const noexcept {
+    return nodes_.capacity() * sizeof(node) + spare_.capacity() * sizeof(std::uint32_t);
+  }
+
   bitmap_no_t longest_run() const noexcept { return root_ == nil ? 0 : n(root_).max_len; }
 
   bool is_valid() const {

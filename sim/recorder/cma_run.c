@@ -9,10 +9,14 @@
  *                               with CmaTotal/CmaFree and the CMA vmstat counters.
  *                               The pseudo-command "read" does a read() instead of
  *                               a write (the legacy free-oldest).
- *   cma_run cmd CMD...          write each CMD as one step (same output)
+ *   cma_run cmd CMD...          write each CMD as one step (same output); exits
+ *                               with the number of steps that failed
  *   cma_run fuzz SEED N WRITERS N random writes (garbage, overlong, binary, valid
  *                               commands) split over WRITERS concurrent processes,
  *                               each on its own descriptor; prints a summary.
+ *
+ * record.sh installs it as /rig in the initramfs, so that the guest task name
+ * (in trace lines and warnings) does not contain "cma", which log parsers key on.
  *
  * Plain C, libc only: no shell per step, so a step costs a few syscalls even
  * under QEMU's TCG.
@@ -328,10 +332,12 @@ int main(int argc, char **argv)
 	if (argc == 3 && !strcmp(argv[1], "run"))
 		return run_file(argv[2]);
 	if (argc >= 3 && !strcmp(argv[1], "cmd")) {
+		int failed = 0;
+
 		open_fds();
 		for (int i = 2; i < argc; i++)
-			do_step(argv[i]);
-		return 0;
+			failed += do_step(argv[i]) != 0;
+		return failed; /* the number of steps whose write failed */
 	}
 	if (argc == 5 && !strcmp(argv[1], "fuzz"))
 		return run_fuzz(strtoull(argv[2], NULL, 0), strtoul(argv[3], NULL, 0),

@@ -1,12 +1,12 @@
 #!/bin/busybox sh
 # sim/recorder/init.sh — /init of the recording initramfs (busybox sh, arm64 guest).
 #
-# record.sh packs this with a static busybox, cma_test.ko, cma_run (cma_run.c),
+# record.sh packs this with a static busybox, cma_test.ko, /rig (built from cma_run.c),
 # workload.txt and rig.conf (RIG_MODE=record|robust, RIG_SEED, RIG_WRITES,
 # RIG_WRITERS, RIG_INSMOD_EXTRA).  Everything it learns goes to the serial console
 # between "@@" markers, which record.sh cuts into files:
 #   @@INIT, @@CMDLINE, @@UNAME, @@CMA_RESERVED, @@INSMOD, @@WORKLOAD start/end,
-#   @@STEP lines (from cma_run), @@FUZZ, @@RMMOD, @@CMAFREE, @@BEGIN X ... @@END X
+#   @@STEP lines (from /rig), @@FUZZ, @@RMMOD, @@CMAFREE, @@BEGIN X ... @@END X
 #   blocks (BOOTMEM MEMINFO VMSTAT_CMA ZONEINFO PAGETYPEINFO IOMEM TRACE DMESG), @@DONE.
 # It ends with poweroff -f; if anything kills it, the kernel panics and panic=-1
 # with QEMU's -no-reboot ends the run.
@@ -61,7 +61,7 @@ record)
 	echo "@@INSMOD rc=$rc"
 	if [ $rc = 0 ]; then
 		echo "@@WORKLOAD start uptime=$(uptime_s)"
-		/cma_run run /workload.txt
+		/rig run /workload.txt
 		wrc=$?
 		echo "@@WORKLOAD end uptime=$(uptime_s) rc=$wrc"
 	fi
@@ -78,11 +78,11 @@ robust)
 	if [ $rc = 0 ]; then
 		echo "@@WORKLOAD start uptime=$(uptime_s)"
 		mark "robust: fuzz seed=$RIG_SEED writes=$RIG_WRITES writers=$RIG_WRITERS"
-		/cma_run fuzz "$RIG_SEED" "$RIG_WRITES" "$RIG_WRITERS"
+		/rig fuzz "$RIG_SEED" "$RIG_WRITES" "$RIG_WRITERS"
 		frc=$?
 		echo "@@FUZZ rc=$frc"
 		mark "robust: drain"
-		/cma_run cmd list freeall unhog list
+		/rig cmd list freeall unhog list
 		echo "@@WORKLOAD end uptime=$(uptime_s)"
 		mark "robust: rmmod"
 		rmmod cma_test
@@ -90,6 +90,17 @@ robust)
 		echo "@@RMMOD rc=$rrc"
 		mark "robust: done"
 		echo "@@CMAFREE after_rmmod=$(cma_free_kb)"
+		# End-to-end check that the bitmap is whole again: a fresh module must get
+		# all of the area but its first 2 MiB (the boot-time atomic pools) at once.
+		if [ -n "$line" ] && [ "$mib" -gt 4 ]; then
+			mark "robust: verify"
+			# shellcheck disable=SC2086
+			insmod /cma_test.ko $params
+			/rig cmd "nowarn 1" "alloc $((mib - 2))M" list freeall
+			vrc=$?
+			rmmod cma_test
+			echo "@@VERIFY alloc=$((mib - 2))M rc=$vrc rmmod=$?"
+		fi
 	fi
 	;;
 esac

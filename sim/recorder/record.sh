@@ -230,7 +230,7 @@ mkdir -p "$IRD"/{bin,dev,proc,sys,tmp}
 cp "$BBROOT/bin/busybox" "$IRD/bin/busybox"; ln -s busybox "$IRD/bin/sh"
 cp "$SELF_DIR/init.sh" "$IRD/init"; chmod 755 "$IRD/init"
 cp "$WORK/kmod/cma_test.ko" "$IRD/cma_test.ko"
-cp "$WORK/cma_run" "$IRD/cma_run"
+cp "$WORK/cma_run" "$IRD/rig" # task name without "cma": replay looks for that word
 if [ "$ROBUST" = 1 ]; then
 	printf '# robustness run\n' > "$IRD/workload.txt"
 	mode=robust
@@ -293,7 +293,7 @@ cut_block ZONEINFO zoneinfo.txt
 cut_block PAGETYPEINFO pagetypeinfo.txt
 cut_block IOMEM iomem.txt
 cut_block VMSTAT_CMA vmstat_cma.txt
-grep -E '^@@(STEP|FUZZ|CMAFREE|RMMOD|INSMOD|CMA_RESERVED)' "$WORK/console.txt" > "$OUT/steps.txt" || true
+grep -E '^@@(STEP|FUZZ|CMAFREE|RMMOD|INSMOD|CMA_RESERVED|VERIFY)' "$WORK/console.txt" > "$OUT/steps.txt" || true
 
 mtime() { awk -v k="$1" 'index($0, k) {print $1; exit}' "$WORK/marks"; }
 rel() { [ -n "$1" ] && awk -v a="$1" -v b="$T0" 'BEGIN{printf "%.3f", a-b}' || echo null; }

@@ -34,6 +34,7 @@
 // Knowingly different: memory region flags other than NOMAP and reserved-region
 // node ids are dropped; labels are not available from a log.
 //
+// API: cma::formats::memblock_debug::parse(text) (helpers in detail_).
 // Invariant: parse never throws on any text; a result has at least one memory region.
 #pragma once
 
@@ -47,7 +48,7 @@
 #include <string_view>
 #include <vector>
 
-namespace cma {
+namespace cma::formats::memblock_debug {
 
 struct memblock_log {
   memblock mb;
@@ -65,7 +66,7 @@ struct memblock_log_result {
   explicit operator bool() const noexcept { return log.has_value(); }
 };
 
-namespace detail {
+namespace detail_ {
 
 enum class mb_line_kind { other, add, reserve, free_, remove, dump_begin, dump_memory, dump_reserved,
                           anchor, cma_marker, cma_reserved_line, cmdline };
@@ -84,7 +85,7 @@ inline std::optional<std::pair<std::uint64_t, std::size_t>> parse_hex(std::strin
   std::uint64_t v = 0;
   const std::size_t from = i;
   for (; i < s.size(); ++i) {
-    const unsigned d = digit_value(s[i]);
+    const unsigned d = cma::detail::digit_value(s[i]);
     if (d > 15) break;
     v = (v << 4) | d;
   }
@@ -273,11 +274,11 @@ inline std::size_t replay(memblock& mb, const std::vector<mb_line>& ls, std::siz
   return ls.size();
 }
 
-} // namespace detail
+} // namespace detail_
 
 /// The memblock state before dma_contiguous_reserve(), from a memblock=debug log.
-inline memblock_log_result parse_memblock_debug(std::string_view text) {
-  using namespace detail;
+inline memblock_log_result parse(std::string_view text) {
+  using namespace detail_;
   const std::vector<mb_line> ls = classify_all(text);
   memblock_log_result res;
   memblock_log out;
@@ -332,4 +333,4 @@ inline memblock_log_result parse_memblock_debug(std::string_view text) {
   return res;
 }
 
-} // namespace cma
+} // namespace cma::formats::memblock_debug
