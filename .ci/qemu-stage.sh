@@ -20,6 +20,11 @@
 # Knobs: CMASIM_QEMU_OPS_61 / _612 (ops per workload, default 800 / 700),
 # CMASIM_QEMU_WRITES (default 10000), CMASIM_QEMU_KERNELS (default "6.1 6.12"),
 # CMASIM_QEMU_REPLAY=warn (report replay divergences without failing the stage).
+# Time, measured on the 2-core CI machine kind with a warm cache: 2.5-3.5 minutes
+# (per boot: ~10 s package resolution, ~4 s module build, ~4 s to /init, ~5-14 ms per
+# workload step, ~12-15 s for 10,000 fuzz writes). A cold machine adds the host
+# apt-get installs (~3 min) and ~180 MB of downloads. Watchdogs: 300 s per recording,
+# 400 s per robustness boot, so a hung guest costs at most ~23 minutes in all.
 set -uo pipefail
 { # read whole before running: an edit mid-run cannot break it
 
@@ -79,7 +84,7 @@ for k in $KERNELS; do
 	wl="$OUT/workload-$k.txt"
 	stage "workload-$k" "$CMASIM" workload --seed "$s" --ops "$(ops_for "$k")" --max-pages 4096 --busy --out "$wl" &&
 	stage "record-$k" "$CMASIM" record --kernel "$k" --mem "$mem" --cmdline "$cmdline" \
-		--workload "$wl" --out "$OUT/rec-$k" --timeout 900 &&
+		--workload "$wl" --out "$OUT/rec-$k" --timeout 300 &&
 	RECORDED+=("$OUT/rec-$k")
 done
 
@@ -129,7 +134,7 @@ for k in $KERNELS; do
 	s=$((SEED + 100))
 	stage "robust-$k" bash "$RECORDER" --kernel "$k" --mem 1G --cmdline cma=64M --smp 2 \
 		--robust --seed "$s" --writes "$WRITES" --writers 4 --insmod-args max_live=64 \
-		--out "$OUT/robust-$k" --timeout 900 &&
+		--out "$OUT/robust-$k" --timeout 400 &&
 	stage "robust-check-$k" bash "$ROOT/sim/recorder/check-robust.sh" "$OUT/robust-$k"
 done
 

@@ -141,11 +141,11 @@ template <class Area> void run_machine(std::size_t* first_mismatch = nullptr) {
 }
 
 // A planted bug: the search forgets the alignment offset of an unaligned base_pfn.
-struct forgets_offset : cma::free_extents {
-  using cma::free_extents::free_extents;
+struct forgets_offset : cma::free_run_index {
+  using cma::free_run_index::free_run_index;
   cma::bitmap_no_t find_next_zero_area_off(cma::bitmap_no_t start, std::uint64_t nr, cma::bitmap_no_t mask,
                                            cma::bitmap_no_t) const noexcept {
-    return cma::free_extents::find_next_zero_area_off(start, nr, mask, 0);
+    return cma::free_run_index::find_next_zero_area_off(start, nr, mask, 0);
   }
 };
 

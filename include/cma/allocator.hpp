@@ -1,6 +1,6 @@
 // cma/allocator.hpp — the entry point: #include <cma/allocator.hpp>.
 //
-//   cma::allocator            the fast model (free-extent index), for real use
+//   cma::allocator            the fast model (bitmap + free-run index), for real use
 //   cma::reference_allocator  the reference (plain bitmap, the kernel's search)
 // Both are cma::basic_area<Store> (cma_area.hpp): one allocator core, two stores,
 // identical answers.  A version profile (profile.hpp) picks each kernel's rules.
@@ -26,7 +26,7 @@
 
 namespace cma {
 
-using allocator = basic_area<free_extents>;
+using allocator = basic_area<free_run_index>;
 using reference_allocator = basic_area<bit_vector_store>;
 
 /// One-range area for a kernel version given as text ("6.1"); an unparsable

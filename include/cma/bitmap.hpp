@@ -12,6 +12,7 @@
 
 #include "types.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cassert>
 #include <cstddef>
@@ -48,6 +49,20 @@ public:
   /// include/linux/find.h: first zero bit in [start, size), or size.
   bitmap_no_t find_next_zero_bit(bitmap_no_t size, bitmap_no_t start) const noexcept {
     return find_next(size, start, ~word{0});
+  }
+
+  /// Number of set bits in [start, start+nr), clamped to size().
+  bitmap_no_t weight(bitmap_no_t start, bitmap_no_t nr) const noexcept {
+    bitmap_no_t end = start + nr > size_ || start + nr < start ? size_ : start + nr, n = 0;
+    for (bitmap_no_t i = start; i < end;) {
+      const std::size_t wi = i / word_bits;
+      const unsigned lo = i % word_bits;
+      const bitmap_no_t span = std::min<bitmap_no_t>(word_bits - lo, end - i);
+      const word m = (span == word_bits ? ~word{0} : ((word{1} << span) - 1)) << lo;
+      n += static_cast<bitmap_no_t>(std::popcount(words_[wi] & m));
+      i += span;
+    }
+    return n;
   }
 
   /// Number of set bits in [0, size()).

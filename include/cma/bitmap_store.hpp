@@ -4,13 +4,13 @@
 // it is instantiated with
 //   * bit_vector_store — the reference: a plain cma::bitmap searched exactly as
 //     lib/bitmap.c searches it (obviously correct, O(maxno) worst case);
-//   * free_extents      — the fast index over free runs (free_extents.hpp).
+//   * free_run_index    — the bitmap plus a segment tree over its free runs (free_run_index.hpp).
 // Both must answer every query identically; tests/test_properties.cpp runs them
 // op for op.
 #pragma once
 
 #include "bitmap.hpp"
-#include "free_extents.hpp"
+#include "free_run_index.hpp"
 #include "types.hpp"
 
 #include <concepts>
@@ -75,6 +75,6 @@ private:
 };
 
 static_assert(bitmap_store<bit_vector_store>);
-static_assert(bitmap_store<free_extents>);
+static_assert(bitmap_store<free_run_index>);
 
 } // namespace cma

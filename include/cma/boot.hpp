@@ -300,7 +300,7 @@ inline boot_report simulate_boot(const boot_config& c) {
   }
   rep.memory_cma_reserved_k = rep.totalcma_pages_at_mem_init * (page_size >> 10);
   rep.cma_total_kb = rep.totalcma_pages * (page_size >> 10);
-  detail::add_pools(rep, c, p, mb, cma_pages);
+  if (!rep.panics) detail::add_pools(rep, c, p, mb, cma_pages); // postcore_initcall: after the oops
   for (const auto& a : rep.areas)
     rep.warnings.insert(rep.warnings.end(), a.warnings.begin(), a.warnings.end());
   return rep;

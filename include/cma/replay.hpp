@@ -496,13 +496,35 @@ private:
       const auto& c = std::get<ev::alloc_call>(e.what);
       return c.count == o.count && c.align == o.align;
     });
+    // Failure lines are a subsequence of the failures: __GFP_NOWARN silences them and
+    // 5.14+ rate-limits them.  Each must match a later-or-equal failed operation.
     std::vector<std::size_t> failed_ops;
     for (auto i : alloc_ops)
       if (!rep_.ops[i].observed_ok) failed_ops.push_back(i);
-    pair_back(failures, failed_ops, "alloc failed", [](const ev::located& e, const op_record& o) {
-      const auto& f = std::get<ev::alloc_failed>(e.what);
-      return f.count == o.count && (!o.observed_err || *o.observed_err == f.ret) && f.ret == o.predicted_err;
-    });
+    std::size_t next = 0, matched = 0;
+    for (const auto* e : failures) {
+      const auto& f = std::get<ev::alloc_failed>(e->what);
+      while (next < failed_ops.size()) {
+        const auto& o = rep_.ops[failed_ops[next]];
+        const bool before = !o.where.time || !e->where.time || *o.where.time <= *e->where.time + 1e-3;
+        if (before && o.count == f.count) break;
+        ++next;
+      }
+      if (next == failed_ops.size()) {
+        check("cross-check alloc failed", false, e->where, "no failed allocation of " + std::to_string(f.count) + " pages in the trace matches this line");
+        break;
+      }
+      auto& o = rep_.ops[failed_ops[next++]];
+      o.observed_err = f.ret;
+      o.also_reported = e->where;
+      if (f.ret != o.predicted_err)
+        check("cross-check alloc failed", false, e->where, "ret " + std::to_string(f.ret) + " but the model returns " + std::to_string(o.predicted_err));
+      else
+        ++matched;
+    }
+    if (!failures.empty() && matched == failures.size())
+      check("cross-check alloc failed", true, failures.back()->where,
+            std::to_string(matched) + " failure lines match failed allocations (" + std::to_string(failed_ops.size()) + " failed)");
     pair_back(releases, release_ops, "cma_release", [](const ev::located& e, const op_record& o) {
       const auto& r = std::get<ev::release_debug>(e.what);
       return !r.count || *r.count == o.count;

@@ -119,7 +119,7 @@ inline parsed_line legacy(std::string_view m) {
     return parsed_line::ok(std::move(b));
   }
   for (std::string_view known : {"loading out-of-tree module", "module verification failed", "loaded:", "mode=",
-                                 "nowarn=", "readfree=", "area:", "unhog:", "hog:", "unloaded", "freed "})
+                                 "nowarn=", "readfree=", "area:", "unhog:", "hog:", "unloaded", "freed ", "live:"})
     if (starts_with(m, known)) return parsed_line::ok(ev::kmod_other{"note", std::string(m)});
   return parsed_line::bad("cma_test: line not in kmod/FORMAT.md nor the recorder's format");
 }
