@@ -5,7 +5,7 @@
 #   3. Meson build, meson test (the same tests, the second build system)
 #   4. install + a find_package(cma) consumer + pkg-config
 #   5. libFuzzer: each parser fuzzed for CMASIM_FUZZ_SECONDS (default 20) with clang
-#   6. benchmark: fast vs reference allocator ratios (short run)
+#   6. benchmarks: fast vs reference allocator ratios; parse+replay throughput vs grep
 #   7. the real-kernel stage (.ci/qemu-stage.sh): fresh recordings on Debian's arm64 6.1 and
 #      6.12 kernels under QEMU, replayed through the model; skip with CMASIM_SKIP_QEMU=1
 # Each stage prints what it ran and its result; the script stops at the first failure.
@@ -65,10 +65,12 @@ for f in fuzz/fuzzer-parse_*.cpp; do
 done
 done_stage fuzz
 
-stage bench "cma_bench (fast vs reference)"
+stage bench "cma_bench (fast vs reference allocator); cma_replay_bench (parse+replay vs grep)"
 cmake -S . -B build-rel -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMASIM_BUILD_TESTS=OFF -DCMASIM_BUILD_TOOLS=OFF >/dev/null
-cmake --build build-rel --target cma_bench -j "$JOBS"
+cmake --build build-rel --target cma_bench cma_replay_bench -j "$JOBS"
 ./build-rel/bench/cma_bench --benchmark_min_time=0.3 --benchmark_color=false
+# a generated trace of CMASIM_REPLAY_BENCH_MB MiB (1024 for the figures in README; less by default, for disk)
+(cd build-rel && ./bench/cma_replay_bench "${CMASIM_REPLAY_BENCH_MB:-256}")
 done_stage bench
 
 if [ "${CMASIM_SKIP_QEMU:-0}" = 1 ]; then

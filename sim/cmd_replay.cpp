@@ -42,6 +42,18 @@ struct replay_args {
 }
 
 std::string slurp(std::istream& in) {
+  std::string out;
+  in.seekg(0, std::ios::end);
+  const auto size = in.tellg();
+  if (size > 0) { // a regular file: one read
+    out.resize(static_cast<std::size_t>(size));
+    in.seekg(0);
+    in.read(out.data(), size);
+    out.resize(static_cast<std::size_t>(in.gcount()));
+    return out;
+  }
+  in.clear();
+  in.seekg(0);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
@@ -158,7 +170,7 @@ void print_text(const cma::replay_report& r, const std::vector<input_file>& file
     fmt::print("area: none found\n");
   if (r.mid_stream) fmt::print("log starts mid-stream: what had to be assumed is marked inferred\n");
   for (const auto& n : r.notes) fmt::print("note: {}\n", n);
-  fmt::print("operations: {} seen, {} matched, {} diverged, {} inferred, {} unchecked\n", r.ops.size(),
+  fmt::print("operations: {} seen, {} matched, {} diverged, {} inferred, {} unchecked\n", r.op_count(),
              r.count_of(cma::verdict::matched), r.count_of(cma::verdict::diverged), r.count_of(cma::verdict::inferred),
              r.count_of(cma::verdict::unchecked));
   fmt::print("state checks: {} passed, {} failed\n", r.checks.size() - r.failed_checks(), r.failed_checks());
@@ -214,7 +226,7 @@ nlohmann::json to_json(const cma::replay_report& r, const std::vector<input_file
   j["area"] = {{"known", r.area_known}, {"source", r.area_source}, {"name", r.area_name}, {"base_pfn", r.base_pfn},
                {"count", r.count}, {"order_per_bit", r.order_per_bit}};
   j["mid_stream"] = r.mid_stream;
-  j["summary"] = {{"ops", r.ops.size()},
+  j["summary"] = {{"ops", r.op_count()},
                   {"matched", r.count_of(cma::verdict::matched)},
                   {"diverged", r.count_of(cma::verdict::diverged)},
                   {"inferred", r.count_of(cma::verdict::inferred)},
@@ -258,6 +270,7 @@ void run(const replay_args& a) {
   const auto files = load(a.inputs);
   cma::replay_options opt;
   opt.mid_stream = a.mid_stream;
+  opt.keep_matched = a.verbose || a.json;
   if (!a.kernel.empty()) {
     opt.kernel = cma::kernel_version::parse(a.kernel);
     if (!opt.kernel) fail(exit_usage, "--kernel: expected a version like 6.1, got '" + a.kernel + "'");
@@ -270,7 +283,7 @@ void run(const replay_args& a) {
   else print_text(report, files, a);
   if (a.strict && !report.unrecognised.empty())
     fail(exit_usage, fmt::format("--strict: {} line(s) mention CMA but were not understood", report.unrecognised.size()));
-  if (!report.area_known && !report.ops.empty()) fail(exit_usage, "no CMA area to replay against: give --area");
+  if (!report.area_known && report.op_count() > 0) fail(exit_usage, "no CMA area to replay against: give --area");
   if (!report.all_matched()) throw CLI::RuntimeError(exit_diverged);
 }
 

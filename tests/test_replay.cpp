@@ -238,3 +238,22 @@ TEST_CASE("a trace event for another area is reported unchecked, not compared") 
   CHECK(r.ops.back().result == cma::verdict::unchecked);
   CHECK(r.count_of(cma::verdict::diverged) == 0);
 }
+
+//  smoke's dmesg with its "cma: Reserved" line removed: the command line (cma=128M) and the
+//  Memory: line's 1048576K say enough for the boot model to put the area where the kernel did.
+TEST_CASE("without a Reserved line the boot model places the area from the command line and RAM size") {
+  auto dmesg = cmatest::read_fixture("traces/smoke/dmesg.txt");
+  dmesg = drop_lines_containing(dmesg, "cma: Reserved", 1);
+  auto r = replay_texts({cmatest::read_fixture("traces/smoke/trace.txt"), dmesg});
+  CHECK(r.area_source == "boot model (command line + RAM size)");
+  CHECK(r.base_pfn == 0x76c00);
+  CHECK(r.count == 32768);
+  CHECK(r.all_matched());
+  // and without the boot-time pool allocations in the log, they are assumed
+  auto trace = cmatest::read_fixture("traces/smoke/trace.txt");
+  trace = drop_lines_containing(trace, "count=32 align=5", 6);
+  auto noboot = replay_texts({trace, drop_lines_containing(dmesg, "count 32, align 5", 3)});
+  CHECK(noboot.all_matched());
+  CHECK(std::count_if(noboot.notes.begin(), noboot.notes.end(),
+                      [](const std::string& n) { return n.find("pool assumed") != std::string::npos; }) == 3);
+}

@@ -10,6 +10,8 @@
 #include "errno.hpp"
 #include "types.hpp"
 
+#include <boost/container/small_vector.hpp>
+
 #include <cstdint>
 #include <vector>
 
@@ -38,7 +40,7 @@ struct alloc_result {
   pfn_t pfn = no_pfn;         ///< first page on success, no_pfn otherwise
   int err = 0;                ///< 0 on success, else the kernel's `ret` (-ENOMEM, -EBUSY, …)
   alloc_exit exit = alloc_exit::searched;
-  std::vector<alloc_attempt> attempts;
+  boost::container::small_vector<alloc_attempt, 2> attempts; ///< inline: most calls try one window
 
   // What the kernel's text shows of this call (profile-dependent).
   bool traced_start = false;      ///< trace_cma_alloc_start emitted

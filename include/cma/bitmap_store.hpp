@@ -24,6 +24,7 @@ concept bitmap_store = requires(S s, const S cs, bitmap_no_t i) {
   { cs.size() } -> std::same_as<bitmap_no_t>;
   { cs.test(i) } -> std::same_as<bool>;
   { cs.weight() } -> std::same_as<bitmap_no_t>;
+  { cs.used_bits(i, i) } -> std::same_as<bitmap_no_t>;
   { cs.longest_run() } -> std::same_as<bitmap_no_t>;
   { cs.find_next_zero_area_off(i, std::uint64_t{1}, i, i) } -> std::same_as<bitmap_no_t>;
   { s.set(i, i) };
@@ -40,6 +41,7 @@ public:
   bitmap_no_t size() const noexcept { return map_.size(); }
   bool test(bitmap_no_t i) const noexcept { return map_.test(i); }
   bitmap_no_t weight() const noexcept { return map_.weight(); }
+  bitmap_no_t used_bits(bitmap_no_t start, bitmap_no_t nr) const noexcept { return map_.weight(start, nr); }
   const cma::bitmap& bits() const noexcept { return map_; }
   std::size_t memory_bytes() const noexcept { return map_.words().capacity() * sizeof(cma::bitmap::word); }
 

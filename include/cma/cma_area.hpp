@@ -178,6 +178,18 @@ public:
       }
     return std::nullopt;
   }
+  /// Are all pages [pfn, pfn+count) inside set bits?  Pages outside the area are ignored.
+  bool all_used(pfn_t pfn, page_count count) const {
+    for (const auto& rg : ranges_) {
+      const pfn_t lo = std::max(pfn, rg.base_pfn), hi = std::min(pfn + count, rg.end_pfn());
+      if (lo >= hi) continue;
+      const bitmap_no_t b0 = (lo - rg.base_pfn) >> order_per_bit_;
+      const bitmap_no_t b1 = std::min<bitmap_no_t>((hi - 1 - rg.base_pfn) >> order_per_bit_, rg.bitmap_maxno() - 1);
+      if (b0 > b1) continue;
+      if (rg.bitmap.used_bits(b0, b1 - b0 + 1) != b1 - b0 + 1) return false;
+    }
+    return true;
+  }
   bool contains(pfn_t pfn) const noexcept {
     for (const auto& rg : ranges_)
       if (rg.contains(pfn)) return true;

@@ -29,7 +29,7 @@ struct alloc_start {            ///< cma_alloc_start (5.14+)
 struct alloc_finish {           ///< cma_alloc_finish (5.14+) and 4.x cma_alloc
   std::optional<std::string> name; ///< absent in the 4.x legacy event
   pfn_t pfn = no_pfn;
-  std::string page;             ///< hashed pointer; all zeros on failure
+  std::uint64_t page = 0;       ///< hashed pointer, as a number; 0 on failure
   page_count count = 0;
   unsigned align = 0;
   std::optional<int> errorno;   ///< 6.3+
@@ -38,14 +38,14 @@ struct alloc_finish {           ///< cma_alloc_finish (5.14+) and 4.x cma_alloc
 struct busy_retry {             ///< cma_alloc_busy_retry
   std::string name;
   pfn_t pfn = 0;
-  std::string page;
+  std::uint64_t page = 0;
   page_count count = 0;
   unsigned align = 0;
 };
 struct release {                ///< cma_release
   std::optional<std::string> name;
   pfn_t pfn = 0;
-  std::string page;
+  std::uint64_t page = 0;
   page_count count = 0;
 };
 struct step_marker {            ///< tracing_mark_write: step N: <cmd>  (recorder markers)
@@ -117,6 +117,7 @@ struct rmem_pool {              ///< "Reserved memory: created CMA memory pool a
 };
 struct memory_line {            ///< "Memory: …K/…K available (…, NK cma-reserved…)"
   std::uint64_t cma_reserved_kb = 0;
+  std::optional<std::uint64_t> total_kb; ///< the second "…K": all RAM the kernel saw
 };
 struct meminfo {                ///< "CmaTotal:  N kB" / "CmaFree:  N kB"
   bool total = false;           ///< CmaTotal (else CmaFree)

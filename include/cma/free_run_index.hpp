@@ -58,6 +58,7 @@ public:
   bitmap_no_t size() const noexcept { return map_.size(); }
   bool test(bitmap_no_t i) const noexcept { return map_.test(i); }
   bitmap_no_t weight() const noexcept { return weight_; }
+  bitmap_no_t used_bits(bitmap_no_t start, bitmap_no_t nr) const noexcept { return map_.weight(start, nr); }
   const cma::bitmap& bits() const noexcept { return map_; }
   bool has_tree() const noexcept { return !tree_.empty(); }
 

@@ -23,12 +23,14 @@
 #pragma once
 
 #include "allocator.hpp"
+#include "boot.hpp"
 #include "event.hpp"
 #include "formats/log_reader.hpp"
 
 #include <range/v3/view/filter.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -50,6 +52,7 @@ struct replay_options {
   std::optional<kernel_version> kernel; ///< overrides the banner
   std::optional<area_spec> area;        ///< overrides the boot lines
   bool mid_stream = false;              ///< treat the input as starting mid-stream
+  bool keep_matched = true;             ///< keep every op_record (false: only the ones not matched, and failures)
 };
 
 enum class op_kind { alloc, release };
@@ -69,6 +72,7 @@ struct op_record {
   op_kind kind = op_kind::alloc;
   verdict result = verdict::matched;
   ev::source where;                      ///< the line that completed the operation
+  std::optional<double> start_time;      ///< when it began (cma_alloc_start / the call line)
   std::optional<ev::source> also_reported; ///< the pr_debug line that reported it too
   std::string area;
   page_count count = 0;
@@ -119,9 +123,9 @@ struct replay_report {
   std::vector<std::string> show_areas_text;
   std::uint64_t lines = 0, cma_lines = 0;
 
-  std::size_t count_of(verdict v) const {
-    return static_cast<std::size_t>(std::count_if(ops.begin(), ops.end(), [&](const op_record& o) { return o.result == v; }));
-  }
+  std::array<std::size_t, 4> verdicts{}; ///< every operation's verdict, counted (ops may keep fewer)
+  std::size_t count_of(verdict v) const { return verdicts[static_cast<std::size_t>(v)]; }
+  std::size_t op_count() const { return verdicts[0] + verdicts[1] + verdicts[2] + verdicts[3]; }
   std::size_t failed_checks() const {
     return static_cast<std::size_t>(std::count_if(checks.begin(), checks.end(), [](const state_check& c) { return !c.ok; }));
   }
@@ -141,6 +145,7 @@ namespace detail {
 
 struct pending_alloc {
   ev::source where;
+  std::optional<double> start_time;
   std::string name;
   page_count count = 0;
   unsigned align = 0;
@@ -194,8 +199,13 @@ private:
     std::optional<ev::banner> banner;
     std::optional<ev::reserved> reserved;
     std::optional<kernel_version> from_image; // "BOOT_IMAGE=/boot/vmlinuz-4.15.0…" when there is no banner
-    bool boot_seen = false;
+    std::optional<std::string> cmdline;
+    std::optional<std::uint64_t> ram_kb;
+    bool boot_seen = false, failed_reserve = false;
     for (const auto* e : events_) {
+      if (auto c = std::get_if<ev::command_line>(&e->what); c && !cmdline) cmdline = c->text;
+      if (auto m = std::get_if<ev::memory_line>(&e->what); m && m->total_kb && !ram_kb) ram_kb = m->total_kb;
+      failed_reserve = failed_reserve || std::holds_alternative<ev::reserve_failed>(e->what);
       if (auto c = std::get_if<ev::command_line>(&e->what); c && !from_image) {
         if (auto i = c->text.find("vmlinuz-"); i != std::string::npos) from_image = kernel_version::parse(c->text.substr(i + 8));
         boot_seen = true;
@@ -234,6 +244,8 @@ private:
       // dma_contiguous_reserve names the global area "reserved"; order_per_bit is 0 (KERNEL-FACTS §5.2).
       area_.emplace("reserved", memrange_spec{reserved->base >> page_shift, reserved->mib << (20 - page_shift)}, 0u, prof_);
       rep_.area_source = "boot log";
+    } else if (cmdline && ram_kb && !failed_reserve) {
+      place_from_boot_model(*cmdline, *ram_kb, banner);
     }
     if (area_) {
       rep_.area_known = true;
@@ -241,6 +253,40 @@ private:
       rep_.base_pfn = area_->base_pfn();
       rep_.count = area_->count();
       rep_.order_per_bit = area_->order_per_bit();
+    }
+  }
+
+  // No "cma: Reserved" line, but the command line and the RAM size: where the kernel
+  // would have put the area (boot.hpp), and the DMA pools it takes at boot unless the
+  // log shows them being allocated.
+  void place_from_boot_model(const std::string& cmdline, std::uint64_t ram_kb, const std::optional<ev::banner>& banner) {
+    boot_config c;
+    c.kernel = prof_.version;
+    if (banner && (banner->release.find("amd64") != std::string::npos || banner->release.find("x86") != std::string::npos))
+      c.a = arch::x86_64;
+    c.ram_size = ram_kb * 1024;
+    c.cmdline = cmdline;
+    const auto b = simulate_boot(c);
+    for (const auto& ar : b.areas) {
+      if (!ar.is_default || !ar.decl.ok()) continue;
+      area_.emplace("reserved", memrange_spec{ar.decl.base_pfn(), ar.decl.count()}, 0u, prof_);
+      rep_.area_source = "boot model (command line + RAM size)";
+      rep_.notes.push_back("no 'cma: Reserved' line: area placed by the boot model from the command line and " +
+                           std::to_string(ram_kb / 1024) + " MiB of RAM");
+      for (const auto& a : b.assumed) rep_.notes.push_back("boot model assumed: " + a);
+      const bool pools_logged = std::any_of(events_.begin(), events_.end(), [&](const ev::located* e) {
+        auto s = std::get_if<ev::alloc_start>(&e->what);
+        auto c2 = std::get_if<ev::alloc_call>(&e->what);
+        return !ar.pools.empty() && ((s && s->count == ar.pools[0].request.count) || (c2 && c2->count == ar.pools[0].request.count));
+      });
+      if (!pools_logged)
+        for (const auto& p : ar.pools)
+          if (p.pfn != no_pfn) {
+            area_->mark_allocated(p.pfn, p.request.count);
+            rep_.notes.push_back("boot-time " + p.request.gfp + " pool assumed at pfn " + std::to_string(p.pfn) + " (" +
+                                 std::to_string(p.request.count) + " pages)");
+          }
+      return;
     }
   }
 
@@ -261,6 +307,8 @@ private:
       else if (e->where.time) timed_.push_back(e);
       else untimed_.push_back(e);
     }
+    // The cross-check pairs lines with operations by index: keep them all then.
+    retain_all_ = opt_.keep_matched || !kmsg_calls.empty() || !kmsg_failures.empty() || !kmsg_releases.empty();
     std::stable_sort(timed_.begin(), timed_.end(),
                      [](const ev::located* a, const ev::located* b) { return *a->where.time < *b->where.time; });
     for (const auto* e : events_) {
@@ -268,14 +316,15 @@ private:
       if (e->from == ev::origin::ftrace) {
         if (auto s = std::get_if<ev::alloc_start>(&e->what)) {
           if (pending) unfinished(*pending);
-          pending = pending_alloc{e->where, s->name, s->count, s->align, {}, 0, {}, {}};
+          pending = pending_alloc{e->where, e->where.time, s->name, s->count, s->align, {}, 0, {}, {}};
           if (s->total && *s->total != area_->count() && ours(s->name))
             check("total_count", false, e->where, "trace says total_count=" + std::to_string(*s->total) +
                                                      ", the area has " + std::to_string(area_->count()));
         } else if (auto b = std::get_if<ev::busy_retry>(&e->what)) {
           if (pending) pending->busy.push_back(b->pfn);
         } else if (auto f = std::get_if<ev::alloc_finish>(&e->what)) {
-          if (!pending || f->legacy) pending = pending_alloc{e->where, f->name.value_or(""), f->count, f->align, {}, 0, {}, {}};
+          if (!pending || f->legacy)
+            pending = pending_alloc{e->where, e->where.time, f->name.value_or(""), f->count, f->align, {}, 0, {}, {}};
           pending->where = e->where;
           trace_alloc_ops.push_back(rep_.ops.size());
           finish_alloc_trace(*pending, *f);
@@ -307,13 +356,14 @@ private:
       undo(r);
     }
     explain_failure(o, r);
-    rep_.ops.push_back(std::move(o));
+    record(std::move(o));
   }
 
   void finish_alloc_trace(const pending_alloc& p, const ev::alloc_finish& f) {
     op_record o = base_op(op_kind::alloc, p.where, p.name, p.count, p.align);
+    o.start_time = p.start_time;
     o.observed_busy = p.busy;
-    const bool page_null = f.page.find_first_not_of('0') == std::string::npos;
+    const bool page_null = f.page == 0;
     o.observed_ok = f.errorno ? *f.errorno == 0 : !page_null;
     o.observed_pfn = f.pfn;
     if (f.errorno && *f.errorno != 0) o.observed_err = *f.errorno;
@@ -329,7 +379,7 @@ private:
     verdict_for(o, why);
     if (o.result != verdict::matched) resync_alloc(r, o.observed_ok ? std::optional<pfn_t>(f.pfn) : std::nullopt, p.count);
     explain_failure(o, r);
-    rep_.ops.push_back(std::move(o));
+    record(std::move(o));
   }
 
   void release_trace(const ev::release& r, const ev::source& where) {
@@ -356,17 +406,18 @@ private:
       }
     }
     if (o.result != verdict::inferred) verdict_for(o, why);
-    rep_.ops.push_back(std::move(o));
+    record(std::move(o));
   }
 
   // --------------------------------------------------------- kmsg-driven replay
   void replay_kmsg() {
+    retain_all_ = opt_.keep_matched;
     std::optional<pending_alloc> pending;
     std::map<std::string, std::pair<pfn_t, page_count>> by_token; // live allocations by hashed page
     for (const auto* e : events_) {
       if (auto c = std::get_if<ev::alloc_call>(&e->what)) {
         if (pending) rep_.notes.push_back("line " + std::to_string(pending->where.line) + ": cma_alloc call without 'returned' line");
-        pending = pending_alloc{e->where, c->name.value_or(area_->name()), c->count, c->align, {}, 0, {}, {}};
+        pending = pending_alloc{e->where, e->where.time, c->name.value_or(area_->name()), c->count, c->align, {}, 0, {}, {}};
       } else if (auto b = std::get_if<ev::busy_debug>(&e->what)) {
         if (!pending) continue;
         if (b->pfn) pending->busy.push_back(*b->pfn);
@@ -419,7 +470,7 @@ private:
     if (o.observed_ok && r.ok() && ret.page_token != "(____ptrval____)") by_token[ret.page_token] = {r.pfn, p.count};
     if (o.result != verdict::matched && r.ok() && !o.observed_ok) undo(r);
     explain_failure(o, r);
-    rep_.ops.push_back(std::move(o));
+    record(std::move(o));
   }
 
   void release_kmsg(const ev::release_debug& rel, const ev::source& where,
@@ -430,7 +481,7 @@ private:
     if (it == by_token.end()) {
       o.result = verdict::inferred;
       o.note = "release of " + rel.page_token + ", an allocation the log never showed: not applied";
-      rep_.ops.push_back(std::move(o));
+      record(std::move(o));
       return;
     }
     const auto [pfn, count] = it->second;
@@ -506,7 +557,9 @@ private:
       const auto& f = std::get<ev::alloc_failed>(e->what);
       while (next < failed_ops.size()) {
         const auto& o = rep_.ops[failed_ops[next]];
-        const bool before = !o.where.time || !e->where.time || *o.where.time <= *e->where.time + 1e-3;
+        // 6.12+ prints the failure before tracing the finish: compare with the start.
+        const auto began = o.start_time ? o.start_time : o.where.time;
+        const bool before = !began || !e->where.time || *began <= *e->where.time + 1e-6;
         if (before && o.count == f.count) break;
         ++next;
       }
@@ -544,10 +597,16 @@ private:
     return o;
   }
 
+  void record(op_record o) {
+    ++rep_.verdicts[static_cast<std::size_t>(o.result)];
+    if (!retain_all_ && o.result == verdict::matched && (o.kind == op_kind::release || o.observed_ok)) return;
+    rep_.ops.push_back(std::move(o));
+  }
+
   void unchecked(op_record o, const std::string& why) {
     o.result = verdict::unchecked;
     o.note = why;
-    rep_.ops.push_back(std::move(o));
+    record(std::move(o));
   }
 
   static busy_oracle observed_oracle(const pending_alloc& p) {
@@ -580,13 +639,7 @@ private:
     if (observed && area_->contains(*observed)) area_->mark_allocated(*observed, count);
   }
 
-  bool all_used(pfn_t pfn, page_count count) const {
-    for (page_count i = 0; i < count; ++i) {
-      const auto u = area_->page_used(pfn + i);
-      if (u && !*u) return false;
-    }
-    return true;
-  }
+  bool all_used(pfn_t pfn, page_count count) const { return area_->all_used(pfn, count); }
 
   static std::string exit_words(alloc_exit e) {
     switch (e) {
@@ -639,6 +692,10 @@ private:
 
   void finish() {
     while (timed_pos_ < timed_.size()) side_event(*timed_[timed_pos_++]); // after the last operation
+    if (!opt_.keep_matched) // keep what a reader needs: divergences, inferences, failures
+      std::erase_if(rep_.ops, [](const op_record& o) {
+        return o.result == verdict::matched && (o.kind == op_kind::release || o.observed_ok);
+      });
     for (const auto* e : untimed_) side_event(*e);
     rep_.used = area_->used_bits_pages();
     rep_.free = area_->free_pages();
@@ -655,6 +712,7 @@ private:
   std::optional<allocator> area_;
   replay_report rep_;
   std::vector<const ev::located*> timed_, untimed_;
+  bool retain_all_ = true;
   std::size_t timed_pos_ = 0;
 };
 

@@ -35,27 +35,26 @@ struct located_event {
 inline std::optional<located_event> locate(std::string_view line) {
   static constexpr std::string_view names[] = {"cma_alloc_start", "cma_alloc_finish", "cma_alloc_busy_retry",
                                                "cma_release", "cma_alloc", "tracing_mark_write"};
-  for (std::string_view name : names) {
-    std::size_t pos = 0;
-    while ((pos = line.find(name, pos)) != std::string_view::npos) {
-      const std::size_t after = pos + name.size();
-      if (after >= line.size() || line[after] != ':') { ++pos; continue; }
-      // walk back over spaces to "<ts>:"
-      std::size_t k = pos;
-      while (k > 0 && line[k - 1] == ' ') --k;
-      if (k == 0 || line[k - 1] != ':') { ++pos; continue; }
-      std::size_t ts_end = k - 1, ts_begin = ts_end;
-      while (ts_begin > 0 && ((line[ts_begin - 1] >= '0' && line[ts_begin - 1] <= '9') || line[ts_begin - 1] == '.'))
-        --ts_begin;
-      const auto ts = line.substr(ts_begin, ts_end - ts_begin);
-      double t = 0;
-      const auto [p, ec] = std::from_chars(ts.data(), ts.data() + ts.size(), t);
-      if (ts.find('.') == std::string_view::npos || ec != std::errc{} || p != ts.data() + ts.size()) {
-        ++pos;
-        continue;
+  // Every candidate is "<secs>.<usecs>: " followed by an event name and ':'.
+  for (std::size_t colon = line.find(": "); colon != std::string_view::npos; colon = line.find(": ", colon + 1)) {
+    std::size_t at = colon + 2;
+    while (at < line.size() && line[at] == ' ') ++at;
+    const auto rest = line.substr(at);
+    if (rest.empty() || (rest[0] != 'c' && rest[0] != 't')) continue;
+    std::string_view name;
+    for (std::string_view n : names)
+      if (rest.size() > n.size() && rest.substr(0, n.size()) == n && rest[n.size()] == ':') {
+        name = n;
+        break;
       }
-      return located_event{name, trim(line.substr(after + 1)), t};
-    }
+    if (name.empty()) continue;
+    std::size_t ts_begin = colon;
+    while (ts_begin > 0 && ((line[ts_begin - 1] >= '0' && line[ts_begin - 1] <= '9') || line[ts_begin - 1] == '.')) --ts_begin;
+    const auto ts = line.substr(ts_begin, colon - ts_begin);
+    double t = 0;
+    const auto [p, ec] = std::from_chars(ts.data(), ts.data() + ts.size(), t);
+    if (ts.find('.') == std::string_view::npos || ec != std::errc{} || p != ts.data() + ts.size()) continue;
+    return located_event{name, trim(rest.substr(name.size() + 1)), t};
   }
   return std::nullopt;
 }
@@ -81,6 +80,8 @@ inline parsed_line parse_line(std::string_view line) {
   const auto f = loc->fields;
   const auto need = [&](std::string_view key, int base) -> std::optional<std::uint64_t> { return num(f, key, base); };
   const auto text = [&](std::string_view key) { auto v = field(f, key); return v ? std::string(*v) : std::string(); };
+  // %p prints 16 hex digits (hashed); "(null)" or anything odd counts as 0.
+  const auto page = [&] { auto v = field(f, "page"); auto n = v ? to_u64(*v, 16) : std::nullopt; return n.value_or(0); };
   const auto missing = [&](std::string_view what) {
     return parsed_line::bad(std::string(loc->name) + ": expected " + std::string(what));
   };
@@ -116,20 +117,20 @@ inline parsed_line parse_line(std::string_view line) {
     ev::release e;
     if (has_name) e.name = text("name");
     e.pfn = *pfn;
-    e.page = text("page");
+    e.page = page();
     e.count = *count;
     return parsed_line::ok(std::move(e), loc->time);
   }
   auto align = need("align", 10);
   if (!align || *align > 64) return missing("align=<order 0..64>");
   if (loc->name == "cma_alloc_busy_retry") {
-    return parsed_line::ok(ev::busy_retry{text("name"), *pfn, text("page"), *count, static_cast<unsigned>(*align)},
+    return parsed_line::ok(ev::busy_retry{text("name"), *pfn, page(), *count, static_cast<unsigned>(*align)},
                            loc->time);
   }
   ev::alloc_finish e;
   if (has_name) e.name = text("name");
   e.pfn = *pfn;
-  e.page = text("page");
+  e.page = page();
   e.count = *count;
   e.align = static_cast<unsigned>(*align);
   e.legacy = loc->name == "cma_alloc";

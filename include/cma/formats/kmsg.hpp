@@ -312,7 +312,11 @@ inline parsed_line parse_message(std::string_view m) {
     auto j = r.substr(0, i).find_last_of(" ,(");
     auto kb = to_u64(r.substr(j + 1, i - j - 1));
     if (!kb) return parsed_line::bad("Memory: expected '<N>K cma-reserved'");
-    return parsed_line::ok(ev::memory_line{*kb});
+    ev::memory_line e{*kb, {}};
+    std::string_view head = r;
+    if (until(head, "K/")) // "98324K/1048576K available"
+      if (auto k = until(head, "K available")) e.total_kb = to_u64(*k);
+    return parsed_line::ok(std::move(e));
   }
   if (eat(r, "CmaTotal:")) return meminfo_line(r, true);
   if (eat(r, "CmaFree:")) return meminfo_line(r, false);

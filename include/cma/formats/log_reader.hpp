@@ -78,9 +78,12 @@ inline bool is_shell_command(std::string_view m) {
   return false;
 }
 
-inline parsed_line parse_any(std::string_view line) {
+inline parsed_line parse_any(std::string_view line, ev::origin& from) {
+  from = ev::origin::ftrace;
   if (auto p = ftrace::parse_line(line); p.status != line_status::foreign) return p;
+  from = ev::origin::recorder;
   if (auto p = recorder::parse_line(line); p.status != line_status::foreign) return p;
+  from = ev::origin::kmsg;
   if (auto p = procfs::parse_line(line); p.status != line_status::foreign) return p;
   const auto u = kmsg::unwrap(line);
   parsed_line p = cma_test::parse_message(u.message);
@@ -131,15 +134,12 @@ inline read_result read_log(std::string_view text, unsigned file = 0) {
     }
     split_glued(line, parts);
     for (auto part : parts) {
-      parsed_line p = parse_any(part);
-      const bool mentions = icontains(part, "cma");
+      ev::origin from = ev::origin::kmsg;
+      parsed_line p = parse_any(part, from);
       switch (p.status) {
       case line_status::event:
         ++out.cma_lines;
-        out.events.push_back({std::move(*p.event), {file, lineno, p.time},
-                              ftrace::parse_line(part).status == line_status::event ? ev::origin::ftrace
-                              : starts_with(trim(part), "@@")                       ? ev::origin::recorder
-                                                                                     : ev::origin::kmsg});
+        out.events.push_back({std::move(*p.event), {file, lineno, p.time}, from});
         break;
       case line_status::skip:
         break;
@@ -148,7 +148,7 @@ inline read_result read_log(std::string_view text, unsigned file = 0) {
         out.unrecognised.push_back({file, lineno, printable(part), p.why});
         break;
       case line_status::foreign:
-        if (mentions) {
+        if (icontains(part, "cma")) {
           ++out.cma_lines;
           out.unrecognised.push_back({file, lineno, printable(part), "mentions CMA but matches no known format"});
         }
