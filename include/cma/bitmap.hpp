@@ -95,6 +95,21 @@ public:
     }
   }
 
+  /// Calls f(start, len) for every maximal run of zero bits, lowest first (the walk
+  /// cma_debug_show_areas and debugfs maxchunk make).
+  template <class F> void for_each_zero_run(F&& f) const {
+    for (bitmap_no_t z = find_next_zero_bit(size_, 0); z < size_;) {
+      const bitmap_no_t s = find_next_bit(size_, z);
+      f(z, s - z);
+      z = find_next_zero_bit(size_, s);
+    }
+  }
+  bitmap_no_t longest_zero_run() const {
+    bitmap_no_t best = 0;
+    for_each_zero_run([&](bitmap_no_t, bitmap_no_t len) { best = len > best ? len : best; });
+    return best;
+  }
+
   friend bool operator==(const bitmap&, const bitmap&) = default;
 
 private:

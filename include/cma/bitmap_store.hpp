@@ -15,6 +15,7 @@
 
 #include <concepts>
 #include <cstdint>
+#include <utility>
 
 namespace cma {
 
@@ -53,19 +54,8 @@ public:
   void set(bitmap_no_t start, bitmap_no_t nr) noexcept { map_.set(start, nr); }
   void clear(bitmap_no_t start, bitmap_no_t nr) noexcept { map_.clear(start, nr); }
 
-  template <class F> void for_each_free_run(F&& f) const {
-    const bitmap_no_t n = map_.size();
-    for (bitmap_no_t z = map_.find_next_zero_bit(n, 0); z < n;) {
-      const bitmap_no_t s = map_.find_next_bit(n, z);
-      f(z, s - z);
-      z = map_.find_next_zero_bit(n, s);
-    }
-  }
-  bitmap_no_t longest_run() const {
-    bitmap_no_t best = 0;
-    for_each_free_run([&](bitmap_no_t, bitmap_no_t len) { best = len > best ? len : best; });
-    return best;
-  }
+  template <class F> void for_each_free_run(F&& f) const { map_.for_each_zero_run(std::forward<F>(f)); }
+  bitmap_no_t longest_run() const { return map_.longest_zero_run(); }
   bool is_valid() const noexcept { // bits beyond size() stay zero
     const auto& w = map_.words();
     const unsigned tail = static_cast<unsigned>(map_.size() % cma::bitmap::word_bits);

@@ -36,6 +36,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace cma {
@@ -85,19 +86,10 @@ public:
     refresh(start, nr);
   }
 
-  template <class F> void for_each_free_run(F&& f) const {
-    const bitmap_no_t n = map_.size();
-    for (bitmap_no_t z = map_.find_next_zero_bit(n, 0); z < n;) {
-      const bitmap_no_t s = map_.find_next_bit(n, z);
-      f(z, s - z);
-      z = map_.find_next_zero_bit(n, s);
-    }
-  }
+  template <class F> void for_each_free_run(F&& f) const { map_.for_each_zero_run(std::forward<F>(f)); }
   bitmap_no_t longest_run() const {
     if (!tree_.empty()) return std::max({tree_[1].pre, tree_[1].suf, tree_[1].inner});
-    bitmap_no_t best = 0;
-    for_each_free_run([&](bitmap_no_t, bitmap_no_t len) { best = std::max(best, len); });
-    return best;
+    return map_.longest_zero_run();
   }
 
   std::size_t memory_bytes() const noexcept {
