@@ -58,7 +58,7 @@ public:
 
   bitmap_no_t size() const noexcept { return map_.size(); }
   bool test(bitmap_no_t i) const noexcept { return map_.test(i); }
-  bitmap_no_t weight() const noexcept { return weight_; }
+  bitmap_no_t weight() const noexcept { return tree_.empty() ? map_.weight() : weight_; }
   bitmap_no_t used_bits(bitmap_no_t start, bitmap_no_t nr) const noexcept { return map_.weight(start, nr); }
   const cma::bitmap& bits() const noexcept { return map_; }
   bool has_tree() const noexcept { return !tree_.empty(); }
@@ -74,13 +74,16 @@ public:
     return idx != map_.size() || carry == 0 ? idx : fit(q, map_.size() - carry, map_.size());
   }
 
+  // Without a tree (small areas) nothing is cached: the store is the reference's bitmap.
   void set(bitmap_no_t start, bitmap_no_t nr) noexcept {
+    if (tree_.empty()) return map_.set(start, nr);
     const bitmap_no_t before = map_.weight(start, nr);
     map_.set(start, nr);
     weight_ += map_.weight(start, nr) - before;
     refresh(start, nr);
   }
   void clear(bitmap_no_t start, bitmap_no_t nr) noexcept {
+    if (tree_.empty()) return map_.clear(start, nr);
     weight_ -= map_.weight(start, nr);
     map_.clear(start, nr);
     refresh(start, nr);
@@ -97,8 +100,8 @@ public:
   }
 
   bool is_valid() const {
-    if (weight_ != map_.weight()) return false;
     if (tree_.empty()) return true;
+    if (weight_ != map_.weight()) return false;
     for (std::size_t l = 0; l < leaves_pow2_; ++l)
       if (!(tree_[leaves_pow2_ + l] == (l < nleaves_ ? leaf_summary(l) : summary{}))) return false;
     for (std::size_t i = 1; i < leaves_pow2_; ++i)
