@@ -1,6 +1,6 @@
 // tests/test_free_run_index.cpp — the fast store answers like lib/bitmap.c (cma/free_run_index.hpp).
-// Leaves of one word (64 bits) and a tree from 2 leaves up, so small random bitmaps
-// exercise every path of the tree search.
+// Blocks of two or four runs and an index from the smallest areas up, so small random
+// bitmaps exercise every split, merge and bound of the index.
 #include "helpers.hpp"
 
 #include <catch2/catch.hpp>
@@ -8,20 +8,20 @@
 #include <rapidcheck/catch.h>
 
 namespace {
-struct tiny_leaves : cma::free_run_index {
-  explicit tiny_leaves(cma::bitmap_no_t n) : cma::free_run_index(n, 1, 2) {}
+struct tiny_blocks : cma::free_run_index { // two runs per block: a split or a merge at almost every step
+  explicit tiny_blocks(cma::bitmap_no_t n) : cma::free_run_index(n, 2, 0) {}
 };
-struct small_leaves : cma::free_run_index { // 256-bit leaves: runs skipped word by word inside a leaf
-  explicit small_leaves(cma::bitmap_no_t n) : cma::free_run_index(n, 4, 2) {}
+struct small_blocks : cma::free_run_index { // four runs per block: bounds that skip whole blocks
+  explicit small_blocks(cma::bitmap_no_t n) : cma::free_run_index(n, 4, 0) {}
 };
 } // namespace
 
-//  320 bits = 5 leaves of 64.  used: 0-9 and 70-200 (crossing leaves 1..3)
+//  320 bits, used: 0-9 and 70-200    |##########.....60.....#####...131...#####.....119.....|
 //  Expect the longest run 119 (201..319), a 60-bit request at 10 (10..69 is 60 free bits),
-//  a 61-bit one at 201.
-TEST_CASE("the free-run index finds runs that cross leaf boundaries") {
-  tiny_leaves f(320);
-  REQUIRE(f.has_tree());
+//  a 61-bit one at 201, a 60-bit one aligned to 64 at 256 (the runs start at 10 and 201).
+TEST_CASE("the free-run index finds the first run long enough and aligned enough") {
+  tiny_blocks f(320);
+  REQUIRE(f.has_index());
   f.set(0, 10);
   f.set(70, 131);
   CHECK(f.longest_run() == 119);
@@ -35,19 +35,48 @@ TEST_CASE("the free-run index finds runs that cross leaf boundaries") {
   CHECK(f.is_valid());
 }
 
-TEST_CASE("small areas keep no tree and search like the reference") {
-  cma::free_run_index f(16384); // 8 leaves of 2048 < 9
-  CHECK_FALSE(f.has_tree());
-  cma::free_run_index g(1 << 20);
-  CHECK(g.has_tree());
-  CHECK(g.longest_run() == (1 << 20));
+TEST_CASE("small areas keep no index and search like the reference") {
+  cma::free_run_index f(16384); // 64 MiB at order_per_bit 0
+  CHECK_FALSE(f.has_index());
+  cma::free_run_index g(16385);
+  CHECK(g.has_index());
+  CHECK(g.longest_run() == 16385);
+  CHECK(g.run_count() == 1);
+}
+
+//  20000 bits, 3 used / 2 free, repeated: |###..###..###..…|  then the tail 15000.. freed
+//  Expect more runs than one block holds (the index splits), and every search, for every
+//  size, mask and offset tried, to answer as the plain bitmap does.
+TEST_CASE("on a fragmented area the index splits its blocks and answers as the bitmap") {
+  cma::free_run_index f(20000);
+  cma::bit_vector_store ref(20000);
+  REQUIRE(f.has_index());
+  for (cma::bitmap_no_t i = 0; i < 20000; i += 5) f.set(i, 3), ref.set(i, 3);
+  f.clear(15000, 5000), ref.clear(15000, 5000);
+  CHECK(f.run_count() == 3000); // 2999 holes of 2, and 14998..19999
+  CHECK(f.is_valid());
+  for (cma::bitmap_no_t nr : {1, 2, 3, 7, 64, 4999, 5000, 5001})
+    for (unsigned k : {0u, 1u, 3u, 8u})
+      for (cma::bitmap_no_t off : {cma::bitmap_no_t{0}, cma::bitmap_no_t{1}}) {
+        const cma::bitmap_no_t mask = (cma::bitmap_no_t{1} << k) - 1, o = off & mask;
+        for (cma::bitmap_no_t start : {0, 1, 14999, 15001}) {
+          const auto want = ref.find_next_zero_area_off(start, nr, mask, o);
+          const auto got = f.find_next_zero_area_off(start, nr, mask, o);
+          INFO("nr " << nr << " mask " << mask << " offset " << o << " start " << start);
+          CHECK((want < 20000 ? want : 20000) == got);
+        }
+      }
+  CHECK(f.is_valid());
 }
 
 // Random set/clear/search sequences; every search must give the same index (or both
 // "not found"), and the free runs must be identical after every step.
-template <class Fast> void agree_op_for_op(cma::bitmap_no_t max_size) {
-  rc::prop("same search answers and free runs", [max_size] {
+// `kernel_offsets`: each mask comes with one offset, as cma_bitmap_aligned_offset() gives
+// for a memrange (the index keeps its bounds); otherwise any offset (the index rebuilds).
+template <class Fast> void agree_op_for_op(cma::bitmap_no_t max_size, bool kernel_offsets) {
+  rc::prop("same search answers and free runs", [max_size, kernel_offsets] {
     const auto size = *rc::gen::inRange<cma::bitmap_no_t>(1, max_size);
+    const auto base_pfn = *rc::gen::inRange<cma::bitmap_no_t>(0, 1 << 10);
     cma::bit_vector_store ref(size);
     Fast fast(size);
     const int steps = *rc::gen::inRange(1, 80);
@@ -60,7 +89,7 @@ template <class Fast> void agree_op_for_op(cma::bitmap_no_t max_size) {
       else {
         const unsigned k = *rc::gen::inRange(0u, 7u);
         const cma::bitmap_no_t mask = (cma::bitmap_no_t{1} << k) - 1;
-        const auto offset = *rc::gen::inRange<cma::bitmap_no_t>(0, mask + 1);
+        const auto offset = kernel_offsets ? base_pfn & mask : *rc::gen::inRange<cma::bitmap_no_t>(0, mask + 1);
         const auto nr = *rc::gen::inRange<cma::bitmap_no_t>(1, size + 2);
         const auto r1 = ref.find_next_zero_area_off(a, nr, mask, offset);
         const auto r2 = fast.find_next_zero_area_off(a, nr, mask, offset);
@@ -79,6 +108,13 @@ template <class Fast> void agree_op_for_op(cma::bitmap_no_t max_size) {
 }
 
 TEST_CASE("the free-run index and the plain bitmap agree op for op") {
-  SECTION("one-word leaves") { agree_op_for_op<tiny_leaves>(700); }
-  SECTION("four-word leaves, runs past two words") { agree_op_for_op<small_leaves>(3000); }
+  SECTION("two runs per block") { agree_op_for_op<tiny_blocks>(700, false); }
+  SECTION("four runs per block") { agree_op_for_op<small_blocks>(3000, false); }
+  SECTION("four runs per block, one offset per mask") { agree_op_for_op<small_blocks>(3000, true); }
+  SECTION("default blocks, one offset per mask") {
+    struct indexed : cma::free_run_index {
+      explicit indexed(cma::bitmap_no_t n) : cma::free_run_index(n, 64, 0) {}
+    };
+    agree_op_for_op<indexed>(20000, true);
+  }
 }

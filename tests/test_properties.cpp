@@ -149,6 +149,12 @@ struct forgets_offset : cma::free_run_index {
   }
 };
 
+// The fast store with its index on from the smallest area and four runs per block, so the
+// state machine's small areas exercise the index (by default they keep none).
+struct indexed_store : cma::free_run_index {
+  explicit indexed_store(cma::bitmap_no_t n) : cma::free_run_index(n, 4, 0) {}
+};
+
 void print_seed() {
   std::cout << "rapidcheck seed=" << rc::detail::configuration().testParams.seed
             << " (reproduce with RC_PARAMS=\"seed=" << rc::detail::configuration().testParams.seed << "\")\n";
@@ -159,6 +165,12 @@ void print_seed() {
 TEST_CASE("the fast allocator matches the reference op for op") {
   print_seed();
   rc::prop("alloc/release/pin sequences on random areas and profiles", [] { run_machine<cma::allocator>(); });
+}
+
+TEST_CASE("the fast allocator with its free-run index on matches the reference op for op") {
+  print_seed();
+  rc::prop("alloc/release/pin sequences on random areas and profiles",
+           [] { run_machine<cma::basic_area<indexed_store>>(); });
 }
 
 TEST_CASE("the harness catches and shrinks a planted alignment bug") {

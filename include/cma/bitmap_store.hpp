@@ -4,7 +4,8 @@
 // it is instantiated with
 //   * bit_vector_store — the reference: a plain cma::bitmap searched exactly as
 //     lib/bitmap.c searches it (obviously correct, O(maxno) worst case);
-//   * free_run_index    — the bitmap plus a segment tree over its free runs (free_run_index.hpp).
+//   * free_run_index    — the bitmap plus an index of its free runs, in blocks that know
+//     how long an aligned window each offers (free_run_index.hpp).
 // Both must answer every query identically; tests/test_properties.cpp runs them
 // op for op.
 #pragma once
