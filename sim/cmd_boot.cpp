@@ -182,7 +182,7 @@ void run(const boot_options& o) {
   const cma::boot_report r = cma::simulate_boot(make_config(o));
   if (r.error) fail(*r.error);
   if (o.json)
-    std::printf("%s\n", to_json(r, o.debug).dump(2).c_str());
+    std::printf("%s\n", to_json(r, o.debug).dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   else
     print_text(r, o.debug);
 }

@@ -1,5 +1,6 @@
-// sim/cmd_replay.cpp — `cmasim replay LOG…`: read files, hand the text to
-// cma::formats::read_log and cma::replay, print the report (text or JSON).
+// sim/cmd_replay.cpp — `cmasim replay LOG…`: stream each file, block by block, through
+// cma::formats::log_reader into a cma::replayer, print the report (text or JSON).
+// On a TTY, stderr shows how far the reading has got.
 #include "commands.hpp"
 
 #include <cma/replay.hpp>
@@ -8,12 +9,12 @@
 #include <nlohmann/json.hpp>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <iterator>
 #include <sstream>
 #include <string>
 #include <unistd.h>
@@ -24,9 +25,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// An input is streamed from disk and not kept: only the first divergence's context
+// lines are read again, from `path`.  stdin cannot be read twice: its text is kept.
 struct input_file {
   std::string name;
-  std::string text;
+  std::string path; ///< empty for stdin
+  std::string text; ///< stdin only
 };
 
 struct replay_args {
@@ -41,52 +45,79 @@ struct replay_args {
   throw CLI::RuntimeError(code);
 }
 
-std::string slurp(std::istream& in) {
-  std::string out;
-  in.seekg(0, std::ios::end);
-  const auto size = in.tellg();
-  if (size > 0) { // a regular file: one read
-    out.resize(static_cast<std::size_t>(size));
-    in.seekg(0);
-    in.read(out.data(), size);
-    out.resize(static_cast<std::size_t>(in.gcount()));
-    return out;
-  }
-  in.clear();
-  in.seekg(0);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+// Checked before anything is replayed, so a bad path fails fast (exit 2, no report).
+void add_file(std::vector<input_file>& out, const fs::path& p, bool in_folder) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in && in_folder) fail(exit_usage, p.string() + ": cannot read");
+  if (!in) fail(exit_usage, p.string() + ": cannot open (" + std::string(std::strerror(errno)) + ")");
+  out.push_back({p.string(), p.string(), {}});
 }
 
 // A trace folder (../shared/traces layout) contributes trace.txt, dmesg.txt and steps.txt.
-std::vector<input_file> load(const std::vector<std::string>& args) {
+std::vector<input_file> resolve(const std::vector<std::string>& args) {
   std::vector<input_file> out;
-  const bool tty = isatty(2);
   for (const auto& a : args) {
     if (a == "-") {
-      out.push_back({"<stdin>", slurp(std::cin)});
+      out.push_back({"<stdin>", {}, {}});
       continue;
     }
     std::error_code ec;
     if (fs::is_directory(a, ec)) {
-      bool any = false;
-      for (const char* f : {"trace.txt", "dmesg.txt", "steps.txt"}) {
-        const fs::path p = fs::path(a) / f;
-        if (!fs::exists(p)) continue;
-        std::ifstream in(p, std::ios::binary);
-        if (!in) fail(exit_usage, p.string() + ": cannot read");
-        out.push_back({p.string(), slurp(in)});
-        any = true;
-      }
-      if (!any) fail(exit_usage, a + ": a folder must hold trace.txt, dmesg.txt or steps.txt");
+      const auto before = out.size();
+      for (const char* f : {"trace.txt", "dmesg.txt", "steps.txt"})
+        if (fs::exists(fs::path(a) / f)) add_file(out, fs::path(a) / f, true);
+      if (out.size() == before) fail(exit_usage, a + ": a folder must hold trace.txt, dmesg.txt or steps.txt");
       continue;
     }
-    std::ifstream in(a, std::ios::binary);
-    if (!in) fail(exit_usage, a + ": cannot open (" + std::string(std::strerror(errno)) + ")");
-    if (tty) std::fprintf(stderr, "\rreading %s…", a.c_str());
-    out.push_back({a, slurp(in)});
+    add_file(out, a, false);
   }
-  if (tty) std::fprintf(stderr, "\r\033[K");
   return out;
+}
+
+// "reading NAME: 312 of 1024 MiB" on stderr, at most four times a second, only on a TTY.
+class progress {
+public:
+  progress() : tty_(isatty(2) != 0) {}
+  ~progress() { done(); }
+  void show(const input_file& f, std::uint64_t bytes, std::uint64_t total) {
+    if (!tty_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (shown_ && now - last_ < std::chrono::milliseconds(250)) return;
+    last_ = now, shown_ = true;
+    if (total > 0) std::fprintf(stderr, "\r\033[Kreading %s: %llu of %llu MiB", f.name.c_str(), mib(bytes), mib(total));
+    else std::fprintf(stderr, "\r\033[Kreading %s: %llu MiB", f.name.c_str(), mib(bytes));
+  }
+  void done() {
+    if (tty_ && shown_) std::fprintf(stderr, "\r\033[K");
+    shown_ = false;
+  }
+
+private:
+  static unsigned long long mib(std::uint64_t b) { return static_cast<unsigned long long>(b >> 20); }
+  bool tty_;
+  bool shown_ = false;
+  std::chrono::steady_clock::time_point last_{};
+};
+
+// Streams one input through the replayer in 1 MiB blocks: each line's events reach the
+// replayer as the block holding it is read; neither the text nor the events are kept.
+void stream(input_file& f, unsigned index, cma::replayer& replayer, progress& shown) {
+  std::FILE* in = f.path.empty() ? stdin : std::fopen(f.path.c_str(), "rb");
+  if (!in) fail(exit_usage, f.path + ": cannot open (" + std::string(std::strerror(errno)) + ")");
+  std::error_code ec;
+  const std::uint64_t total = f.path.empty() ? 0 : static_cast<std::uint64_t>(fs::file_size(f.path, ec));
+  cma::formats::log_reader reader(index, replayer);
+  std::vector<char> block(std::size_t{1} << 20);
+  std::uint64_t bytes = 0;
+  for (std::size_t n; (n = std::fread(block.data(), 1, block.size(), in)) > 0;) {
+    const std::string_view piece(block.data(), n);
+    if (f.path.empty()) f.text.append(piece);
+    reader.feed(piece);
+    bytes += n;
+    shown.show(f, bytes, ec ? 0 : total);
+  }
+  if (in != stdin) std::fclose(in);
+  replayer.end_input(reader.finish());
 }
 
 // --area name=reserved,base=0x76c00000,size=64M[,order_per_bit=N]
@@ -131,7 +162,12 @@ std::string where(const std::vector<input_file>& files, const cma::ev::source& s
 std::vector<std::string> context_lines(const std::vector<input_file>& files, const cma::ev::source& s, int n) {
   std::vector<std::string> out;
   if (s.file >= files.size()) return out;
-  std::istringstream in(files[s.file].text);
+  const auto& f = files[s.file];
+  std::ifstream file;
+  std::istringstream text;
+  if (f.path.empty()) text.str(f.text);
+  else file.open(f.path, std::ios::binary);
+  std::istream& in = f.path.empty() ? static_cast<std::istream&>(text) : file;
   std::string line;
   for (std::uint64_t i = 1; std::getline(in, line); ++i) {
     if (i + static_cast<std::uint64_t>(n) < s.line) continue;
@@ -267,7 +303,7 @@ nlohmann::json to_json(const cma::replay_report& r, const std::vector<input_file
 }
 
 void run(const replay_args& a) {
-  const auto files = load(a.inputs);
+  auto files = resolve(a.inputs);
   cma::replay_options opt;
   opt.mid_stream = a.mid_stream;
   opt.keep_matched = a.verbose || a.json;
@@ -276,10 +312,15 @@ void run(const replay_args& a) {
     if (!opt.kernel) fail(exit_usage, "--kernel: expected a version like 6.1, got '" + a.kernel + "'");
   }
   if (!a.area.empty()) opt.area = parse_area(a.area);
-  std::vector<cma::formats::read_result> inputs;
-  for (unsigned i = 0; i < files.size(); ++i) inputs.push_back(cma::formats::read_log(files[i].text, i));
-  const auto report = cma::replay(inputs, opt);
-  if (a.json) std::cout << to_json(report, files).dump(2) << "\n";
+  cma::replayer replayer(opt);
+  {
+    progress shown;
+    for (unsigned i = 0; i < files.size(); ++i) stream(files[i], i, replayer, shown);
+  }
+  const auto report = std::move(replayer).finish();
+  // Unrecognised lines are quoted as read, and logs hold any bytes: invalid UTF-8 is
+  // written as U+FFFD rather than aborting the dump (nlohmann's default is to throw).
+  if (a.json) std::cout << to_json(report, files).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   else print_text(report, files, a);
   if (a.strict && !report.unrecognised.empty())
     fail(exit_usage, fmt::format("--strict: {} line(s) mention CMA but were not understood", report.unrecognised.size()));

@@ -6,6 +6,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <charconv>
+#include <sstream>
+#include <string_view>
+#include <vector>
+
 namespace f = cma::formats;
 namespace ev = cma::ev;
 
@@ -235,5 +240,153 @@ TEST_CASE("every line of the bundled real traces is understood") {
       CHECK(r.unrecognised.empty());
       CHECK(r.cma_lines > 0);
     }
+  }
+}
+
+// ---------------------------------------------------------------- reading in pieces
+namespace {
+// Feeds `text` to a log_reader in pieces of `piece` bytes.
+f::read_result read_in_pieces(const std::string& text, std::size_t piece, unsigned file = 0) {
+  f::read_result out;
+  f::detail_::collect_sink sink{out};
+  f::log_reader reader(file, sink);
+  for (std::size_t at = 0; at < text.size(); at += piece) reader.feed(std::string_view(text).substr(at, piece));
+  const auto sum = reader.finish();
+  out.lines = sum.lines, out.cma_lines = sum.cma_lines, out.trace_overrun = sum.trace_overrun;
+  return out;
+}
+void check_same_reading(const f::read_result& a, const f::read_result& b) {
+  CHECK(a.lines == b.lines);
+  CHECK(a.cma_lines == b.cma_lines);
+  CHECK(a.trace_overrun == b.trace_overrun);
+  REQUIRE(a.events.size() == b.events.size());
+  for (std::size_t i = 0; i < a.events.size(); ++i) {
+    CHECK(a.events[i].what.index() == b.events[i].what.index());
+    CHECK(a.events[i].where.line == b.events[i].where.line);
+    CHECK(a.events[i].where.time == b.events[i].where.time);
+    CHECK(a.events[i].from == b.events[i].from);
+  }
+  REQUIRE(a.unrecognised.size() == b.unrecognised.size());
+  for (std::size_t i = 0; i < a.unrecognised.size(); ++i) {
+    CHECK(a.unrecognised[i].line == b.unrecognised[i].line);
+    CHECK(a.unrecognised[i].text == b.unrecognised[i].text);
+  }
+}
+} // namespace
+
+//  A file read block by block cuts lines anywhere, "\r\n" included.
+//  Expect: the same lines, line numbers, times and events as one read_log of the whole text.
+TEST_CASE("a text fed to log_reader in pieces reads exactly as one read_log of the whole text") {
+  std::vector<std::string> texts{cmatest::read_fixture("traces/frag_run1/trace.txt"),
+                                 cmatest::read_fixture("traces/frag_run1/dmesg.txt"),
+                                 "a\n\ncma: junk\r\n[    1.0] cma: Reserved 64 MiB at 0x000000007ac00000\r\nlast cma line, no newline",
+                                 "\n\n", ""};
+  for (const auto& text : texts) {
+    const auto whole = f::read_log(text, 2);
+    for (std::size_t piece : {1u, 2u, 7u, 4096u}) {
+      INFO("piece " << piece);
+      check_same_reading(read_in_pieces(text, piece, 2), whole);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- ftrace fast path
+namespace {
+// The fields of the four operation events, compared.
+bool same_trace_event(const ev::event& a, const ev::event& b) {
+  if (a.index() != b.index()) return false;
+  if (auto x = std::get_if<ev::alloc_start>(&a)) {
+    auto y = std::get<ev::alloc_start>(b);
+    return x->name == y.name && x->count == y.count && x->align == y.align && x->available == y.available && x->total == y.total;
+  }
+  if (auto x = std::get_if<ev::alloc_finish>(&a)) {
+    auto y = std::get<ev::alloc_finish>(b);
+    return x->name == y.name && x->pfn == y.pfn && x->page == y.page && x->count == y.count && x->align == y.align &&
+           x->errorno == y.errorno && x->legacy == y.legacy;
+  }
+  if (auto x = std::get_if<ev::busy_retry>(&a)) {
+    auto y = std::get<ev::busy_retry>(b);
+    return x->name == y.name && x->pfn == y.pfn && x->page == y.page && x->count == y.count && x->align == y.align;
+  }
+  if (auto x = std::get_if<ev::release>(&a)) {
+    auto y = std::get<ev::release>(b);
+    return x->name == y.name && x->pfn == y.pfn && x->page == y.page && x->count == y.count;
+  }
+  return false;
+}
+} // namespace
+
+//  parse_line reads the kernel's own field layout front to back and hands any other
+//  layout to the general key=value reader.  Expect: wherever the front-to-back reader
+//  answers, the general reader gives the same event — on every real trace line and on
+//  lines bent every way a log can bend them.
+TEST_CASE("ftrace: the front-to-back reader of the kernel's layout agrees with the general reader") {
+  namespace ft = f::ftrace::detail_;
+  std::vector<std::string> lines;
+  for (const char* t : {"smoke", "busy", "frag_run1", "seed_cma1G"}) {
+    std::istringstream in(cmatest::read_fixture(std::string("traces/") + t + "/trace.txt"));
+    for (std::string l; std::getline(in, l);) lines.push_back(l);
+  }
+  const std::string head = "  init-1  [000] .....  3.140620: ";
+  for (std::string body : {"cma_alloc_finish: name=reserved pfn=0x76e00 page=0000000060b55f49 count=2048 align=8",
+                           "cma_alloc_finish: name=reserved pfn=0x76e00 page=0000000000000000 count=2 align=1 errorno=-12",
+                           "cma_alloc_finish: name=reserved pfn=0X76E00 page=ABCDEF0123456789 count=2 align=1 errorno=0",
+                           "cma_alloc_finish: name=reserved pfn=0x76e00 page=(null) count=2 align=1",
+                           "cma_alloc_finish: name=reserved pfn=0x76e00 page=0 count=2 align=65",
+                           "cma_alloc_finish: name=reserved pfn=0x76e00 page=0 count=2 align=1 errorno=x",
+                           "cma_alloc_finish: name=reserved pfn=0x76e00 page=0 count=2 align=1 extra=1",
+                           "cma_alloc_finish: name=reserved  pfn=0x76e00 page=0 count=2 align=1",
+                           "cma_alloc_finish: pfn=0x76e00 name=reserved page=0 count=2 align=1",
+                           "cma_alloc_finish: name= pfn=0x76e00 page=0 count=2 align=1",
+                           "cma_alloc_finish: name=a=b pfn=0x76e00 page=0 count=2 align=1",
+                           "cma_alloc_finish: name=reserved pfn=0x1ffffffffffffffff page=0 count=2 align=1",
+                           "cma_alloc_finish: name=reserved pfn=0xffffffffffffffff page=0 count=18446744073709551615 align=1",
+                           "cma_alloc_finish: name=reserved pfn=0x76e00 page=0 count=99999999999999999999 align=1",
+                           "cma_alloc_start: name=reserved count=32 align=5",
+                           "cma_alloc_start: name=reserved count=32 align=5 ",
+                           "cma_alloc_start: name=reserved request_count=32 available_count=100 total_count=200 align=5",
+                           "cma_alloc_start: name=reserved count=-1 align=5",
+                           "cma_alloc_busy_retry: name=reserved pfn=0x76e00 page=0000000060b55f49 count=2048 align=8",
+                           "cma_release: name=reserved pfn=0x76e00 page=0000000060b55f49 count=2048",
+                           "cma_release: name=reserved pfn=0x76e00 page=0000000060b55f49 count=2048 align=1",
+                           "cma_release: pfn=76e00 page=0000000060b55f49 count=2048",
+                           "cma_alloc: pfn=76e00 page=0000000060b55f49 count=2048 align=8"})
+    lines.push_back(head + body);
+  std::size_t fast = 0;
+  for (const auto& l : lines) {
+    const auto loc = ft::locate(l);
+    if (!loc) continue;
+    f::parsed_line p;
+    if (!ft::parse_canonical(*loc, p)) continue;
+    INFO(l);
+    ++fast;
+    const auto general = ft::parse_general(*loc);
+    REQUIRE(general.status == f::line_status::event);
+    CHECK(same_trace_event(*p.event, *general.event));
+    CHECK(p.time == general.time);
+  }
+  CHECK(fast > 100);
+}
+
+//  Expect: the timestamp fast path returns exactly what std::from_chars returns.
+TEST_CASE("ftrace and printk timestamps read exactly as std::from_chars reads them") {
+  std::vector<std::string> stamps{"0.000000", "3.140620", "12345.678901", "99999.999999", "0.1", "5.", ".5", "7",
+                                  "123456789.123456", "1234567890.123456", "00000000000000001.5", "1.2.3", ".", ""};
+  for (std::uint64_t x = 1; x < 100000000000ull; x = x * 7 + 3)
+    stamps.push_back(std::to_string(x / 1000000) + "." + std::to_string(1000000 + x % 1000000).substr(1));
+  for (const auto& s : stamps) {
+    INFO(s);
+    double want = 0;
+    const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), want);
+    const bool ok = ec == std::errc{} && p == s.data() + s.size();
+    const auto got = f::detail::to_seconds(s);
+    REQUIRE(got.has_value() == ok);
+    if (ok) CHECK(*got == want);
+    // as ftrace's locate() reads it: the stamp before "<stamp>: " must hold a '.'
+    const auto line = "init-1 [000] ..... " + s + ": ";
+    const auto in_line = f::ftrace::detail_::timestamp_before(line, line.size() - 2);
+    const bool dotted = s.find('.') != std::string::npos;
+    REQUIRE(in_line.has_value() == (ok && dotted));
+    if (in_line) CHECK(*in_line == want);
   }
 }

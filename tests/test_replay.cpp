@@ -6,6 +6,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <string_view>
+#include <vector>
+
 namespace {
 
 cma::replay_report replay_texts(const std::vector<std::string>& texts, cma::replay_options opt = {}) {
@@ -256,4 +259,112 @@ TEST_CASE("without a Reserved line the boot model places the area from the comma
   CHECK(noboot.all_matched());
   CHECK(std::count_if(noboot.notes.begin(), noboot.notes.end(),
                       [](const std::string& n) { return n.find("pool assumed") != std::string::npos; }) == 3);
+}
+
+// ---------------------------------------------------------------- streaming
+namespace {
+// What `cmasim replay` does: each file read in pieces, each line's events straight to a replayer.
+cma::replay_report replay_streamed(const std::vector<std::string>& texts, cma::replay_options opt, std::size_t piece) {
+  cma::replayer r(opt);
+  for (unsigned i = 0; i < texts.size(); ++i) {
+    cma::formats::log_reader reader(i, r);
+    for (std::size_t at = 0; at < texts[i].size(); at += piece) reader.feed(std::string_view(texts[i]).substr(at, piece));
+    r.end_input(reader.finish());
+  }
+  return std::move(r).finish();
+}
+
+void check_same_op(const cma::op_record& a, const cma::op_record& b) {
+  CHECK(a.kind == b.kind);
+  CHECK(a.result == b.result);
+  CHECK(a.where.file == b.where.file);
+  CHECK(a.where.line == b.where.line);
+  CHECK(a.where.time == b.where.time);
+  CHECK(a.start_time == b.start_time);
+  CHECK(a.also_reported.has_value() == b.also_reported.has_value());
+  CHECK(a.area == b.area);
+  CHECK(a.count == b.count);
+  CHECK(a.align == b.align);
+  CHECK(a.observed_pfn == b.observed_pfn);
+  CHECK(a.observed_ok == b.observed_ok);
+  CHECK(a.observed_err == b.observed_err);
+  CHECK(a.observed_busy == b.observed_busy);
+  CHECK(a.predicted_pfn == b.predicted_pfn);
+  CHECK(a.predicted_ok == b.predicted_ok);
+  CHECK(a.predicted_err == b.predicted_err);
+  CHECK(a.predicted_busy == b.predicted_busy);
+  CHECK(a.note == b.note);
+  CHECK(a.failure_reason == b.failure_reason);
+}
+
+void check_same_report(const cma::replay_report& a, const cma::replay_report& b) {
+  CHECK(a.kernel == b.kernel);
+  CHECK(a.kernel_release == b.kernel_release);
+  CHECK(a.area_known == b.area_known);
+  CHECK(a.area_source == b.area_source);
+  CHECK(a.base_pfn == b.base_pfn);
+  CHECK(a.count == b.count);
+  CHECK(a.mid_stream == b.mid_stream);
+  CHECK(a.verdicts == b.verdicts);
+  CHECK(a.lines == b.lines);
+  CHECK(a.cma_lines == b.cma_lines);
+  CHECK(a.notes == b.notes);
+  CHECK(a.first_divergence() == b.first_divergence());
+  REQUIRE(a.ops.size() == b.ops.size());
+  for (std::size_t i = 0; i < a.ops.size(); ++i) check_same_op(a.ops[i], b.ops[i]);
+  REQUIRE(a.checks.size() == b.checks.size());
+  for (std::size_t i = 0; i < a.checks.size(); ++i) {
+    CHECK(a.checks[i].what == b.checks[i].what);
+    CHECK(a.checks[i].ok == b.checks[i].ok);
+    CHECK(a.checks[i].where.line == b.checks[i].where.line);
+    CHECK(a.checks[i].detail == b.checks[i].detail);
+  }
+  REQUIRE(a.unrecognised.size() == b.unrecognised.size());
+  for (std::size_t i = 0; i < a.unrecognised.size(); ++i) {
+    CHECK(a.unrecognised[i].file == b.unrecognised[i].file);
+    CHECK(a.unrecognised[i].line == b.unrecognised[i].line);
+    CHECK(a.unrecognised[i].why == b.unrecognised[i].why);
+  }
+  CHECK(a.used == b.used);
+  CHECK(a.free == b.free);
+  CHECK(a.maxchunk == b.maxchunk);
+  CHECK(a.free_runs.size() == b.free_runs.size());
+  CHECK(a.show_areas_text == b.show_areas_text);
+}
+} // namespace
+
+//  A trace folder streamed file by file, in pieces that cut lines anywhere, with the
+//  trace events arriving before the boot lines that place the area (dmesg.txt comes
+//  second).  Expect: the report of the batch replay, operation for operation — with every
+//  operation kept and with only the ones a reader needs.
+TEST_CASE("streaming the inputs through a replayer gives the batch replay's report") {
+  struct fixture { const char* dir; bool mid_stream; };
+  const auto [dir, mid_stream] = GENERATE(fixture{"traces/smoke", false}, fixture{"traces/frag_run1", false},
+                                          fixture{"traces/busy", false}, fixture{"traces/seed_cma1G", false},
+                                          fixture{"recorded/busy-6.12", false}, fixture{"recorded/rand-6.12-cma48M", false},
+                                          fixture{"recorded/regress-6.12-nowarn-failure-order", false},
+                                          fixture{"traces/smoke", true});
+  INFO(dir);
+  std::vector<std::string> texts;
+  for (const char* file : {"trace.txt", "dmesg.txt", "steps.txt"}) texts.push_back(cmatest::read_fixture(std::string(dir) + "/" + file));
+  for (bool keep : {true, false}) {
+    cma::replay_options opt;
+    opt.keep_matched = keep;
+    opt.mid_stream = mid_stream;
+    const auto batch = replay_texts(texts, opt);
+    CHECK(batch.op_count() > 0);
+    for (std::size_t piece : {std::size_t{61}, std::size_t{1} << 20}) {
+      INFO("keep_matched " << keep << ", pieces of " << piece);
+      check_same_report(replay_streamed(texts, opt, piece), batch);
+    }
+  }
+}
+
+//  The field notes' 4.15 log has no trace events: the pr_debug stream is the replay.
+//  Expect: streamed or batch, the same report.
+TEST_CASE("streaming a pr_debug-only log gives the batch replay's report") {
+  const std::vector<std::string> texts{cmatest::read_fixture("field-notes-4.15.md")};
+  const auto batch = replay_texts(texts);
+  CHECK(batch.op_count() > 0);
+  check_same_report(replay_streamed(texts, {}, 97), batch);
 }

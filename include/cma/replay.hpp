@@ -19,6 +19,10 @@
 // State checks ride along: the recorder's bitmap dumps, cma_debug_show_areas()
 // lines, /proc/meminfo CmaTotal and the Memory: line's cma-reserved.
 //
+// cma::replayer takes the events one at a time, straight from the parser
+// (formats::log_reader), and keeps only a compact record of each trace operation;
+// replay() is its batch form over read_log's results.  Same report either way.
+//
 // Pure: no I/O.  The caller (sim/cmd_replay.cpp) reads files and prints.
 #pragma once
 
@@ -32,10 +36,13 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -87,7 +94,7 @@ struct op_record {
   int predicted_err = 0;
   std::vector<pfn_t> predicted_busy;
   std::string note;                      ///< why it diverged / what was inferred
-  // for failed allocations: the state the request met
+  // for failed allocations (observed_ok false): the state the request met; 0 otherwise
   page_count free_before = 0;
   page_count maxchunk_before = 0;
   alloc_exit exit = alloc_exit::searched;
@@ -146,7 +153,7 @@ namespace detail {
 struct pending_alloc {
   ev::source where;
   std::optional<double> start_time;
-  std::string name;
+  std::string_view name;       ///< into the replayer's interned names or events: both outlive the replay
   page_count count = 0;
   unsigned align = 0;
   std::vector<pfn_t> busy;     ///< observed busy pfns (trace, or 6.6+ debug lines)
@@ -155,19 +162,63 @@ struct pending_alloc {
   std::optional<ev::source> failed_where;
 };
 
+/// One ftrace cma event (cma_alloc_start / _finish / _busy_retry / cma_release, and the
+/// 4.x cma_alloc), kept as the trace replay needs it.  A long trace is nearly all such
+/// lines: 48 bytes each instead of a 168-byte ev::located (area names interned; of the
+/// hashed page pointer only "was it NULL" matters to the replay).
+struct trace_op {
+  enum class kind : std::uint8_t { start, finish, busy_retry, release };
+  pfn_t pfn = 0;               ///< for a start event: total_count, when has_total
+  page_count count = 0;
+  std::uint64_t line = 0;
+  double time = 0;             ///< seconds, when has_time
+  unsigned file = 0;
+  int errorno = 0;             ///< when has_errorno (6.3+ finish)
+  std::uint32_t name = 0;      ///< 0: no name (or empty); else 1 + index into the interned names
+  kind what = kind::start;
+  std::uint8_t align = 0;      ///< the parser bounds it to 0..64
+  bool has_time : 1 = false;
+  bool has_errorno : 1 = false;
+  bool has_total : 1 = false;
+  bool legacy : 1 = false;     ///< the 4.x `cma_alloc:` event
+  bool page_null : 1 = false;  ///< page= was 0 (or unreadable): how ≤6.2 says the allocation failed
+  ev::source where() const { return {file, line, has_time ? std::optional<double>(time) : std::nullopt}; }
+};
+
+} // namespace detail
+
+/// The replay engine, fed one event at a time.  It is a formats::log_sink, so
+///   cma::replayer r(opt);
+///   for (unsigned i = 0; i < texts.size(); ++i) r.end_input(formats::read_log(texts[i], i, r));
+///   auto report = std::move(r).finish();
+/// replays without ever holding the inputs' events.  What it keeps until finish():
+/// the ftrace operations in compact form (detail::trace_op), and the few other events
+/// (boot lines, pr_debug lines, state dumps).  It cannot replay before the end: the area,
+/// the kernel version and whether the log starts mid-stream may come from a later
+/// input (a trace folder's dmesg.txt follows its trace.txt), and the pr_debug
+/// cross-check pairs lines from the end.  replay() below is the batch form.
 class replayer {
 public:
-  replayer(const std::vector<formats::read_result>& inputs, const replay_options& opt) : opt_(opt) {
-    for (const auto& in : inputs) {
-      for (const auto& e : in.events) events_.push_back(&e);
-      rep_.unrecognised.insert(rep_.unrecognised.end(), in.unrecognised.begin(), in.unrecognised.end());
-      rep_.lines += in.lines;
-      rep_.cma_lines += in.cma_lines;
-      overrun_ = overrun_ || in.trace_overrun;
-    }
+  explicit replayer(replay_options opt = {}) : opt_(std::move(opt)) {}
+
+  void on_event(ev::event&& e, const ev::source& where, ev::origin from) {
+    if (from == ev::origin::ftrace && add_trace_op(e, where)) return;
+    events_.push_back({std::move(e), where, from});
+  }
+  void on_event(const ev::located& e) { // the batch form's events (replay() below)
+    if (e.from == ev::origin::ftrace && add_trace_op(e.what, e.where)) return;
+    events_.push_back(e);
+  }
+  void on_unrecognised(formats::unrecognised_line u) { rep_.unrecognised.push_back(std::move(u)); }
+  /// Call after each input, with what read_log returned for it.
+  void end_input(const formats::read_summary& s) {
+    rep_.lines += s.lines;
+    rep_.cma_lines += s.cma_lines;
+    overrun_ = overrun_ || s.trace_overrun;
   }
 
-  replay_report run() {
+  /// Replays everything fed so far and returns the report.
+  replay_report finish() && {
     scan_boot();
     if (!area_) {
       rep_.area_source = "none";
@@ -175,23 +226,76 @@ public:
       rep_.kernel = prof_.series;
       return std::move(rep_);
     }
-    const bool have_trace = std::any_of(events_.begin(), events_.end(), [](const ev::located* e) {
-      return e->from == ev::origin::ftrace &&
-             (std::holds_alternative<ev::alloc_finish>(e->what) || std::holds_alternative<ev::release>(e->what) ||
-              std::holds_alternative<ev::alloc_start>(e->what));
-    });
-    if (have_trace) replay_trace();
+    if (have_trace_) replay_trace();
     else replay_kmsg();
-    finish();
+    finish_report();
     return std::move(rep_);
   }
 
 private:
+  using pending_alloc = detail::pending_alloc;
+  using trace_op = detail::trace_op;
+
+  // ------------------------------------------------------------------ intake
+  // Turns an ftrace operation event into a trace_op; false for anything else (markers).
+  bool add_trace_op(const ev::event& what, const ev::source& where) {
+    trace_op t;
+    t.line = where.line;
+    t.file = where.file;
+    t.has_time = where.time.has_value();
+    t.time = where.time.value_or(0);
+    if (auto s = std::get_if<ev::alloc_start>(&what)) {
+      t.what = trace_op::kind::start;
+      t.name = intern(s->name);
+      t.count = s->count;
+      t.align = static_cast<std::uint8_t>(s->align);
+      t.has_total = s->total.has_value();
+      t.pfn = s->total.value_or(0);
+    } else if (auto f = std::get_if<ev::alloc_finish>(&what)) {
+      t.what = trace_op::kind::finish;
+      t.name = f->name ? intern(*f->name) : 0;
+      t.pfn = f->pfn, t.page_null = f->page == 0, t.count = f->count;
+      t.align = static_cast<std::uint8_t>(f->align);
+      t.has_errorno = f->errorno.has_value();
+      t.errorno = f->errorno.value_or(0);
+      t.legacy = f->legacy;
+    } else if (auto b = std::get_if<ev::busy_retry>(&what)) {
+      t.what = trace_op::kind::busy_retry;
+      t.name = intern(b->name);
+      t.pfn = b->pfn, t.count = b->count;
+      t.align = static_cast<std::uint8_t>(b->align);
+    } else if (auto r = std::get_if<ev::release>(&what)) {
+      t.what = trace_op::kind::release;
+      t.name = r->name ? intern(*r->name) : 0;
+      t.pfn = r->pfn, t.count = r->count;
+    } else {
+      return false;
+    }
+    have_trace_ = have_trace_ || t.what != trace_op::kind::busy_retry;
+    trace_ops_.push_back(t);
+    return true;
+  }
+
+  // A trace names one or two areas: the last name looked up is nearly always the next.
+  std::uint32_t intern(const std::string& name) {
+    if (name.empty()) return 0;
+    if (last_name_ != 0 && formats::detail::same(names_[last_name_ - 1], name)) return last_name_;
+    const auto i = static_cast<std::size_t>(std::find(names_.begin(), names_.end(), name) - names_.begin());
+    if (i == names_.size()) names_.push_back(name);
+    last_name_ = static_cast<std::uint32_t>(i + 1);
+    return last_name_;
+  }
+  std::string_view name_of(const trace_op& t) const {
+    return t.name == 0 ? std::string_view() : std::string_view(names_[t.name - 1]);
+  }
+
   // ------------------------------------------------------------------ setup
   bool has_ops() const {
-    return std::any_of(events_.begin(), events_.end(), [](const ev::located* e) {
-      return std::holds_alternative<ev::alloc_finish>(e->what) || std::holds_alternative<ev::alloc_call>(e->what) ||
-             std::holds_alternative<ev::release>(e->what);
+    return std::any_of(events_.begin(), events_.end(), [](const ev::located& e) {
+      return std::holds_alternative<ev::alloc_finish>(e.what) || std::holds_alternative<ev::alloc_call>(e.what) ||
+             std::holds_alternative<ev::release>(e.what);
+    }) || std::any_of(trace_ops_.begin(), trace_ops_.end(), [](const trace_op& t) {
+      return t.what == trace_op::kind::finish || t.what == trace_op::kind::release;
     });
   }
 
@@ -202,7 +306,8 @@ private:
     std::optional<std::string> cmdline;
     std::optional<std::uint64_t> ram_kb;
     bool boot_seen = false, failed_reserve = false;
-    for (const auto* e : events_) {
+    for (const auto& item : events_) {
+      const auto* e = &item;
       if (auto c = std::get_if<ev::command_line>(&e->what); c && !cmdline) cmdline = c->text;
       if (auto m = std::get_if<ev::memory_line>(&e->what); m && m->total_kb && !ram_kb) ram_kb = m->total_kb;
       failed_reserve = failed_reserve || std::holds_alternative<ev::reserve_failed>(e->what);
@@ -274,11 +379,16 @@ private:
       rep_.notes.push_back("no 'cma: Reserved' line: area placed by the boot model from the command line and " +
                            std::to_string(ram_kb / 1024) + " MiB of RAM");
       for (const auto& a : b.assumed) rep_.notes.push_back("boot model assumed: " + a);
-      const bool pools_logged = std::any_of(events_.begin(), events_.end(), [&](const ev::located* e) {
-        auto s = std::get_if<ev::alloc_start>(&e->what);
-        auto c2 = std::get_if<ev::alloc_call>(&e->what);
-        return !ar.pools.empty() && ((s && s->count == ar.pools[0].request.count) || (c2 && c2->count == ar.pools[0].request.count));
-      });
+      const auto logged = [&](page_count n) {
+        return std::any_of(events_.begin(), events_.end(), [&](const ev::located& e) {
+                 auto s = std::get_if<ev::alloc_start>(&e.what);
+                 auto c2 = std::get_if<ev::alloc_call>(&e.what);
+                 return (s && s->count == n) || (c2 && c2->count == n);
+               }) || std::any_of(trace_ops_.begin(), trace_ops_.end(), [&](const trace_op& t) {
+                 return t.what == trace_op::kind::start && t.count == n;
+               });
+      };
+      const bool pools_logged = !ar.pools.empty() && logged(ar.pools[0].request.count);
       if (!pools_logged)
         for (const auto& p : ar.pools)
           if (p.pfn != no_pfn) {
@@ -290,7 +400,7 @@ private:
     }
   }
 
-  bool ours(const std::optional<std::string>& name) const { return !name || name->empty() || *name == area_->name(); }
+  bool ours(std::string_view name) const { return name.empty() || formats::detail::same(name, area_->name()); }
 
   // ------------------------------------------------------- ftrace-driven replay
   void replay_trace() {
@@ -299,8 +409,9 @@ private:
     std::vector<std::size_t> trace_alloc_ops, trace_release_ops;
     // Other sources' lines are checked against the model state at their time
     // (ftrace and printk share local_clock), or at the end if they carry none.
-    for (const auto* e : events_) {
-      if (e->from == ev::origin::ftrace) continue;
+    for (const auto& item : events_) {
+      const auto* e = &item;
+      if (e->from == ev::origin::ftrace) continue; // markers: the operations are in trace_ops_
       if (std::holds_alternative<ev::alloc_call>(e->what)) kmsg_calls.push_back(e);
       else if (std::holds_alternative<ev::alloc_failed>(e->what)) kmsg_failures.push_back(e);
       else if (std::holds_alternative<ev::release_debug>(e->what)) kmsg_releases.push_back(e);
@@ -311,29 +422,30 @@ private:
     retain_all_ = opt_.keep_matched || !kmsg_calls.empty() || !kmsg_failures.empty() || !kmsg_releases.empty();
     std::stable_sort(timed_.begin(), timed_.end(),
                      [](const ev::located* a, const ev::located* b) { return *a->where.time < *b->where.time; });
-    for (const auto* e : events_) {
-      if (e->from != ev::origin::ftrace) continue;
-      if (e->from == ev::origin::ftrace) {
-        if (auto s = std::get_if<ev::alloc_start>(&e->what)) {
-          if (pending) unfinished(*pending);
-          pending = pending_alloc{e->where, e->where.time, s->name, s->count, s->align, {}, 0, {}, {}};
-          if (s->total && *s->total != area_->count() && ours(s->name))
-            check("total_count", false, e->where, "trace says total_count=" + std::to_string(*s->total) +
-                                                     ", the area has " + std::to_string(area_->count()));
-        } else if (auto b = std::get_if<ev::busy_retry>(&e->what)) {
-          if (pending) pending->busy.push_back(b->pfn);
-        } else if (auto f = std::get_if<ev::alloc_finish>(&e->what)) {
-          if (!pending || f->legacy)
-            pending = pending_alloc{e->where, e->where.time, f->name.value_or(""), f->count, f->align, {}, 0, {}, {}};
-          pending->where = e->where;
-          trace_alloc_ops.push_back(rep_.ops.size());
-          finish_alloc_trace(*pending, *f);
-          pending.reset();
-        } else if (auto r = std::get_if<ev::release>(&e->what)) {
-          trace_release_ops.push_back(rep_.ops.size());
-          release_trace(*r, e->where);
-        }
-        continue;
+    for (const auto& t : trace_ops_) {
+      switch (t.what) {
+      case trace_op::kind::start:
+        if (pending) unfinished(*pending);
+        pending = pending_alloc{t.where(), t.where().time, name_of(t), t.count, t.align, {}, 0, {}, {}};
+        if (t.has_total && t.pfn != area_->count() && ours(name_of(t)))
+          check("total_count", false, t.where(), "trace says total_count=" + std::to_string(t.pfn) +
+                                                   ", the area has " + std::to_string(area_->count()));
+        break;
+      case trace_op::kind::busy_retry:
+        if (pending) pending->busy.push_back(t.pfn);
+        break;
+      case trace_op::kind::finish:
+        if (!pending || t.legacy)
+          pending = pending_alloc{t.where(), t.where().time, name_of(t), t.count, t.align, {}, 0, {}, {}};
+        pending->where = t.where();
+        if (retain_all_) trace_alloc_ops.push_back(rep_.ops.size()); // only the cross-check reads them
+        finish_alloc_trace(*pending, t);
+        pending.reset();
+        break;
+      case trace_op::kind::release:
+        if (retain_all_) trace_release_ops.push_back(rep_.ops.size());
+        release_trace(t);
+        break;
       }
     }
     if (pending) unfinished(*pending);
@@ -343,6 +455,7 @@ private:
   // a start event with no finish: ≤6.14 too-large requests (or a trace cut short)
   void unfinished(const pending_alloc& p) {
     op_record o = base_op(op_kind::alloc, p.where, p.name, p.count, p.align);
+    note_state_before(o); // observed_ok is false: no finish event
     if (!ours(p.name)) return unchecked(std::move(o), "another area");
     const auto r = area_->alloc(p.count, p.align, observed_oracle(p));
     fill_predicted(o, r);
@@ -359,16 +472,39 @@ private:
     record(std::move(o));
   }
 
-  void finish_alloc_trace(const pending_alloc& p, const ev::alloc_finish& f) {
+  // A long trace is millions of successes the model reproduces; when nobody keeps their
+  // records (keep_matched off, no cross-check) they are counted without building one.
+  // Anything else — or a success that does not match — takes judge_alloc_trace.
+  void finish_alloc_trace(const pending_alloc& p, const trace_op& f) {
+    const bool observed_ok = f.has_errorno ? f.errorno == 0 : !f.page_null;
+    if (retain_all_ || !observed_ok || !ours(p.name)) return judge_alloc_trace(p, f, std::nullopt);
+    apply_timed_before(p.where); // side events printed before it see the state before it
+    auto r = area_->alloc(p.count, p.align, observed_oracle(p));
+    if (!plain_match(p, f, r)) return judge_alloc_trace(p, f, std::move(r));
+    ++rep_.verdicts[static_cast<std::size_t>(verdict::matched)];
+  }
+
+  // judge_alloc_trace's verdict for a success, when it is "matched": the same pfn, the
+  // same busy retries, the same request.
+  static bool plain_match(const pending_alloc& p, const trace_op& f, const alloc_result& r) {
+    if (!r.ok() || r.finish_pfn != f.pfn || r.count != f.count || r.align != f.align) return false;
+    std::size_t busy = 0;
+    for (const auto& a : r.attempts)
+      if (a.ret == ebusy && (busy >= p.busy.size() || p.busy[busy++] != a.pfn)) return false;
+    return busy == p.busy.size();
+  }
+
+  // `done`: the model's answer when finish_alloc_trace already asked for it.
+  void judge_alloc_trace(const pending_alloc& p, const trace_op& f, std::optional<alloc_result> done) {
     op_record o = base_op(op_kind::alloc, p.where, p.name, p.count, p.align);
     o.start_time = p.start_time;
     o.observed_busy = p.busy;
-    const bool page_null = f.page == 0;
-    o.observed_ok = f.errorno ? *f.errorno == 0 : !page_null;
+    o.observed_ok = f.has_errorno ? f.errorno == 0 : !f.page_null;
     o.observed_pfn = f.pfn;
-    if (f.errorno && *f.errorno != 0) o.observed_err = *f.errorno;
+    if (f.has_errorno && f.errorno != 0) o.observed_err = f.errorno;
+    note_state_before(o);
     if (!ours(p.name)) return unchecked(std::move(o), "another area");
-    const auto r = area_->alloc(p.count, p.align, observed_oracle(p));
+    const auto r = done ? std::move(*done) : area_->alloc(p.count, p.align, observed_oracle(p));
     fill_predicted(o, r);
     std::string why;
     if (o.observed_ok != o.predicted_ok) why = o.observed_ok ? "the kernel succeeded, the model failed" : "the kernel failed, the model succeeded";
@@ -382,17 +518,33 @@ private:
     record(std::move(o));
   }
 
-  void release_trace(const ev::release& r, const ev::source& where) {
-    op_record o = base_op(op_kind::release, where, r.name.value_or(""), r.count, 0);
-    o.observed_pfn = r.pfn;
-    o.observed_ok = true; // cma_release is traced only after it validated the pages
-    if (!ours(r.name)) return unchecked(std::move(o), "another area");
-    apply_release(o, r.pfn, r.count);
+  // As finish_alloc_trace: a release of pages the model has allocated, when nobody keeps
+  // its record, is counted without building one.
+  void release_trace(const trace_op& r) {
+    if (!retain_all_ && ours(name_of(r))) {
+      apply_timed_before(r.where());
+      const bool was_used = all_used(r.pfn, r.count);
+      const auto res = area_->release(r.pfn, r.count);
+      if (!res.ok || !was_used) return judge_release_trace(r, std::pair{was_used, res});
+      ++rep_.verdicts[static_cast<std::size_t>(verdict::matched)];
+      return;
+    }
+    judge_release_trace(r, std::nullopt);
   }
 
-  void apply_release(op_record& o, pfn_t pfn, page_count count) {
-    const bool was_used = all_used(pfn, count);
-    const auto res = area_->release(pfn, count);
+  // `done`: was_used and the model's answer, when release_trace already released.
+  void judge_release_trace(const trace_op& r, std::optional<std::pair<bool, release_result>> done) {
+    op_record o = base_op(op_kind::release, r.where(), name_of(r), r.count, 0);
+    o.observed_pfn = r.pfn;
+    o.observed_ok = true; // cma_release is traced only after it validated the pages
+    if (!ours(name_of(r))) return unchecked(std::move(o), "another area");
+    apply_release(o, r.pfn, r.count, done);
+  }
+
+  void apply_release(op_record& o, pfn_t pfn, page_count count,
+                     std::optional<std::pair<bool, release_result>> done = std::nullopt) {
+    const bool was_used = done ? done->first : all_used(pfn, count);
+    const auto res = done ? done->second : area_->release(pfn, count);
     o.predicted_ok = res.ok;
     o.predicted_pfn = pfn;
     std::string why;
@@ -414,10 +566,12 @@ private:
     retain_all_ = opt_.keep_matched;
     std::optional<pending_alloc> pending;
     std::map<std::string, std::pair<pfn_t, page_count>> by_token; // live allocations by hashed page
-    for (const auto* e : events_) {
+    for (const auto& item : events_) {
+      const auto* e = &item;
       if (auto c = std::get_if<ev::alloc_call>(&e->what)) {
         if (pending) rep_.notes.push_back("line " + std::to_string(pending->where.line) + ": cma_alloc call without 'returned' line");
-        pending = pending_alloc{e->where, e->where.time, c->name.value_or(area_->name()), c->count, c->align, {}, 0, {}, {}};
+        const std::string_view name = c->name ? std::string_view(*c->name) : std::string_view(area_->name());
+        pending = pending_alloc{e->where, e->where.time, name, c->count, c->align, {}, 0, {}, {}};
       } else if (auto b = std::get_if<ev::busy_debug>(&e->what)) {
         if (!pending) continue;
         if (b->pfn) pending->busy.push_back(*b->pfn);
@@ -446,6 +600,7 @@ private:
     o.observed_ok = !ret.null();
     o.observed_busy = p.busy;
     if (p.failed_ret) o.observed_err = *p.failed_ret;
+    note_state_before(o);
     if (!ours(p.name)) return unchecked(std::move(o), "another area");
     // Busy lines without a pfn (≤6.5): the kernel retried that many windows.
     busy_oracle oracle = observed_oracle(p);
@@ -585,16 +740,23 @@ private:
   }
 
   // ------------------------------------------------------------ helpers
-  op_record base_op(op_kind k, const ev::source& where, const std::string& name, page_count count, unsigned align) {
+  op_record base_op(op_kind k, const ev::source& where, std::string_view name, page_count count, unsigned align) {
     op_record o;
     o.kind = k;
     o.where = where;
-    o.area = name.empty() ? (area_ ? area_->name() : "") : name;
+    o.area = name.empty() ? (area_ ? area_->name() : "") : std::string(name);
     o.count = count;
     o.align = align;
-    if (area_) o.free_before = area_->free_pages(), o.maxchunk_before = area_->maxchunk();
     apply_timed_before(where);
     return o;
+  }
+
+  // The state a failed allocation met, for its failure_reason.  Only failures need it
+  // (maxchunk is a search of the area: not done for the millions that succeed).
+  void note_state_before(op_record& o) const {
+    if (o.observed_ok) return;
+    o.free_before = area_->free_pages();
+    o.maxchunk_before = area_->maxchunk();
   }
 
   void record(op_record o) {
@@ -690,7 +852,7 @@ private:
     check("bitmap", same, where, same ? "used runs as the model has them" : "the module's bitmap dump differs from the model's");
   }
 
-  void finish() {
+  void finish_report() {
     while (timed_pos_ < timed_.size()) side_event(*timed_[timed_pos_++]); // after the last operation
     if (!opt_.keep_matched) // keep what a reader needs: divergences, inferences, failures
       std::erase_if(rep_.ops, [](const op_record& o) {
@@ -706,7 +868,12 @@ private:
   }
 
   replay_options opt_;
-  std::vector<const ev::located*> events_;
+  std::vector<ev::located> events_;        ///< everything but the ftrace operations
+  std::deque<trace_op> trace_ops_;         ///< the ftrace operations, in input order (a deque: grows without copying)
+  static_assert(sizeof(trace_op) <= 48);
+  std::vector<std::string> names_;         ///< area names the trace_ops_ refer to
+  std::uint32_t last_name_ = 0;
+  bool have_trace_ = false;                ///< a start, finish or release event was traced
   bool overrun_ = false;
   profile prof_ = profile::for_version(kernel_version{6, 1, 0});
   std::optional<allocator> area_;
@@ -716,11 +883,16 @@ private:
   std::size_t timed_pos_ = 0;
 };
 
-} // namespace detail
-
-/// Replays the inputs (each read by formats::read_log) through the model.
+/// Replays the inputs (each read by formats::read_log) through the model: the batch
+/// form of replayer, same report.
 inline replay_report replay(const std::vector<formats::read_result>& inputs, const replay_options& opt = {}) {
-  return detail::replayer(inputs, opt).run();
+  replayer r(opt);
+  for (const auto& in : inputs) {
+    for (const auto& e : in.events) r.on_event(e);
+    for (const auto& u : in.unrecognised) r.on_unrecognised(u);
+    r.end_input({in.lines, in.cma_lines, in.trace_overrun});
+  }
+  return std::move(r).finish();
 }
 
 } // namespace cma

@@ -13,87 +13,168 @@
 //   6.18+     cma_alloc_start: name=%s request_count=%lu available_count=%lu total_count=%lu align=%u
 // plus the recorder's "tracing_mark_write: step N: <cmd>" markers.  Lines starting
 // with '#' are the trace header.
+// A trace is millions of such lines, so an event in the kernel's own field layout is
+// read front to back (parse_canonical, no key search, no allocation); any other layout —
+// reordered, extra or odd fields — by key (parse_general).  Same answers either way.
 #pragma once
 
 #include "detail/scan.hpp"
 #include "parsed.hpp"
 
+#include <iterator>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <variant>
 
 namespace cma::formats::ftrace {
 
 namespace detail_ {
 using namespace cma::formats::detail;
 
-// Finds "<digits>.<digits>: <event>:" and returns the event name, the fields after it, the time.
+// The events this parser reads, in the order of `names` below.
+enum class event_kind { alloc_start, alloc_finish, busy_retry, release, legacy_alloc, mark };
+inline constexpr std::string_view names[] = {"cma_alloc_start", "cma_alloc_finish", "cma_alloc_busy_retry",
+                                             "cma_release", "cma_alloc", "tracing_mark_write"};
+
+// Finds "<digits>.<digits>: <event>:" and returns the event, the fields after it, the time.
 struct located_event {
+  event_kind kind = event_kind::mark;
   std::string_view name, fields;
   double time = 0;
 };
 
+// The "<secs>.<usecs>" that ends at `colon`: the longest run of digits and dots before it,
+// which must hold a '.' and read whole as a number.  The usual one-dot, few-digit stamp is
+// read in the same backward scan that finds its start (exactly: see to_seconds); anything
+// else goes to to_seconds.
+inline std::optional<double> timestamp_before(std::string_view line, std::size_t colon) {
+  constexpr double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+  std::uint64_t n = 0, scale = 1;
+  std::size_t begin = colon, digits = 0, dots = 0, frac = 0;
+  for (; begin > 0; --begin) {
+    const char c = line[begin - 1];
+    if (c == '.') {
+      ++dots, frac = digits;
+    } else if (c >= '0' && c <= '9') {
+      if (digits++ < 15) n += static_cast<std::uint64_t>(c - '0') * scale, scale *= 10;
+    } else {
+      break;
+    }
+  }
+  if (dots == 0) return std::nullopt;
+  if (dots == 1 && digits > 0 && digits <= 15) return static_cast<double>(n) / pow10[frac];
+  return to_seconds(line.substr(begin, colon - begin));
+}
+
 inline std::optional<located_event> locate(std::string_view line) {
-  static constexpr std::string_view names[] = {"cma_alloc_start", "cma_alloc_finish", "cma_alloc_busy_retry",
-                                               "cma_release", "cma_alloc", "tracing_mark_write"};
   // Every candidate is "<secs>.<usecs>: " followed by an event name and ':'.
-  for (std::size_t colon = line.find(": "); colon != std::string_view::npos; colon = line.find(": ", colon + 1)) {
+  // (find(':') and a look at the next byte: find(": ") would add a memcmp call per ':')
+  for (std::size_t colon = line.find(':'); colon != std::string_view::npos; colon = line.find(':', colon + 1)) {
+    if (colon + 1 >= line.size() || line[colon + 1] != ' ') continue;
     std::size_t at = colon + 2;
     while (at < line.size() && line[at] == ' ') ++at;
     const auto rest = line.substr(at);
     if (rest.empty() || (rest[0] != 'c' && rest[0] != 't')) continue;
     std::string_view name;
-    for (std::string_view n : names)
-      if (rest.size() > n.size() && rest.substr(0, n.size()) == n && rest[n.size()] == ':') {
+    std::size_t kind = 0;
+    for (; kind < std::size(names); ++kind) {
+      const auto n = names[kind];
+      // the ':' test first: it rules out most names without a compare
+      if (rest.size() > n.size() && rest[n.size()] == ':' && same(rest.substr(0, n.size()), n)) {
         name = n;
         break;
       }
+    }
     if (name.empty()) continue;
-    std::size_t ts_begin = colon;
-    while (ts_begin > 0 && ((line[ts_begin - 1] >= '0' && line[ts_begin - 1] <= '9') || line[ts_begin - 1] == '.')) --ts_begin;
-    const auto ts = line.substr(ts_begin, colon - ts_begin);
-    double t = 0;
-    const auto [p, ec] = std::from_chars(ts.data(), ts.data() + ts.size(), t);
-    if (ts.find('.') == std::string_view::npos || ec != std::errc{} || p != ts.data() + ts.size()) continue;
-    return located_event{name, trim(rest.substr(name.size() + 1)), t};
+    const auto t = timestamp_before(line, colon);
+    if (!t) continue;
+    return located_event{static_cast<event_kind>(kind), name, trim(rest.substr(name.size() + 1)), *t};
   }
   return std::nullopt;
 }
 
-inline std::optional<std::uint64_t> num(std::string_view fields, std::string_view key, int base) {
-  auto v = field(fields, key);
+// Builds alternative E of out's event in place (no moves), with the line's time.
+template <class E>
+E& emplace_event(parsed_line& out, double time) {
+  out.status = line_status::event;
+  out.time = time;
+  return std::get<E>(out.event.emplace(std::in_place_type<E>));
+}
+
+// The kernel's own layouts (TP_printk of 5.14–6.17, and 6.3+'s errorno), read front
+// to back into `out`; false for any other layout or value, which parse_general then
+// reads — so this only ever gives parse_general's answer, without its key search.
+inline bool parse_canonical(const located_event& loc, parsed_line& out) {
+  field_cursor c(loc.fields);
+  switch (loc.kind) {
+  case event_kind::alloc_start: {
+    const auto name = c.text("name");
+    const auto count = c.number<10>("count"), align = c.number<10>("align");
+    if (!c.done() || align > 64) return false;
+    auto& e = emplace_event<ev::alloc_start>(out, loc.time);
+    e.name = name, e.count = count, e.align = static_cast<unsigned>(align);
+    return true;
+  }
+  case event_kind::alloc_finish:
+  case event_kind::busy_retry: {
+    const auto name = c.text("name");
+    const auto pfn = c.number<16>("pfn"), page = c.number<16>("page"), count = c.number<10>("count");
+    const auto align = c.number<10>("align");
+    std::optional<int> err;
+    if (loc.kind == event_kind::alloc_finish && !c.at_end() && !(err = to_int(c.text("errorno")))) return false;
+    if (!c.done() || align > 64) return false;
+    if (loc.kind == event_kind::busy_retry) {
+      auto& e = emplace_event<ev::busy_retry>(out, loc.time);
+      e.name = name, e.pfn = pfn, e.page = page, e.count = count, e.align = static_cast<unsigned>(align);
+      return true;
+    }
+    auto& e = emplace_event<ev::alloc_finish>(out, loc.time);
+    e.name = std::string(name), e.pfn = pfn, e.page = page, e.count = count, e.align = static_cast<unsigned>(align);
+    e.errorno = err;
+    return true;
+  }
+  case event_kind::release: {
+    const auto name = c.text("name");
+    const auto pfn = c.number<16>("pfn"), page = c.number<16>("page"), count = c.number<10>("count");
+    if (!c.done()) return false;
+    auto& e = emplace_event<ev::release>(out, loc.time);
+    e.name = std::string(name), e.pfn = pfn, e.page = page, e.count = count;
+    return true;
+  }
+  default:
+    return false; // the 4.x event and markers: parse_general
+  }
+}
+
+inline std::optional<std::uint64_t> num(const key_values& fields, std::string_view key, int base) {
+  auto v = fields.get(key);
   if (!v) return std::nullopt;
   return to_u64(*v, base);
 }
 } // namespace detail_
 
-/// Parses one line; `foreign` for anything that is not a cma trace event or marker.
-inline parsed_line parse_line(std::string_view line) {
-  using namespace detail_;
-  const auto t = trim(line);
-  if (t.empty()) return parsed_line::foreign();
-  if (t.front() == '#') return starts_with(t, "# tracer:") || starts_with(t, "# entries-in-buffer") ||
-                                       t.find('|') != std::string_view::npos || t == "#"
-                                   ? parsed_line::skip()
-                                   : parsed_line::foreign();
-  const auto loc = locate(line);
-  if (!loc) return parsed_line::foreign();
-  const auto f = loc->fields;
+namespace detail_ {
+// Any layout: the fields split once (key_values), each looked up by key.
+inline parsed_line parse_general(const located_event& located) {
+  const auto* loc = &located;
+  const key_values f(loc->fields);
   const auto need = [&](std::string_view key, int base) -> std::optional<std::uint64_t> { return num(f, key, base); };
-  const auto text = [&](std::string_view key) { auto v = field(f, key); return v ? std::string(*v) : std::string(); };
+  const auto text = [&](std::string_view key) { auto v = f.get(key); return v ? std::string(*v) : std::string(); };
   // %p prints 16 hex digits (hashed); "(null)" or anything odd counts as 0.
-  const auto page = [&] { auto v = field(f, "page"); auto n = v ? to_u64(*v, 16) : std::nullopt; return n.value_or(0); };
+  const auto page = [&] { auto v = f.get("page"); auto n = v ? to_u64(*v, 16) : std::nullopt; return n.value_or(0); };
   const auto missing = [&](std::string_view what) {
     return parsed_line::bad(std::string(loc->name) + ": expected " + std::string(what));
   };
 
-  if (loc->name == "tracing_mark_write") {
-    std::string_view s = f;
+  if (loc->kind == event_kind::mark) {
+    std::string_view s = loc->fields;
     if (!eat(s, "step ")) return parsed_line::skip(); // someone else's marker
     auto n = eat_u64(s);
     if (!n || !eat(s, ":")) return missing("'step N: <cmd>'");
     return parsed_line::ok(ev::step_marker{static_cast<unsigned>(*n), std::string(trim(s))}, loc->time);
   }
-  if (loc->name == "cma_alloc_start") {
+  if (loc->kind == event_kind::alloc_start) {
     ev::alloc_start e;
     e.name = text("name");
     auto count = need("count", 10);
@@ -112,8 +193,8 @@ inline parsed_line parse_line(std::string_view line) {
   auto count = need("count", 10);
   if (!pfn) return missing("pfn=<hex>");
   if (!count) return missing("count=<decimal>");
-  const bool has_name = field(f, "name").has_value();
-  if (loc->name == "cma_release") {
+  const bool has_name = f.get("name").has_value();
+  if (loc->kind == event_kind::release) {
     ev::release e;
     if (has_name) e.name = text("name");
     e.pfn = *pfn;
@@ -123,7 +204,7 @@ inline parsed_line parse_line(std::string_view line) {
   }
   auto align = need("align", 10);
   if (!align || *align > 64) return missing("align=<order 0..64>");
-  if (loc->name == "cma_alloc_busy_retry") {
+  if (loc->kind == event_kind::busy_retry) {
     return parsed_line::ok(ev::busy_retry{text("name"), *pfn, page(), *count, static_cast<unsigned>(*align)},
                            loc->time);
   }
@@ -133,13 +214,32 @@ inline parsed_line parse_line(std::string_view line) {
   e.page = page();
   e.count = *count;
   e.align = static_cast<unsigned>(*align);
-  e.legacy = loc->name == "cma_alloc";
-  if (auto v = field(f, "errorno")) {
+  e.legacy = loc->kind == event_kind::legacy_alloc;
+  if (auto v = f.get("errorno")) {
     auto err = to_int(*v);
     if (!err) return missing("errorno=<int>");
     e.errorno = *err;
   }
   return parsed_line::ok(std::move(e), loc->time);
+}
+} // namespace detail_
+
+/// Parses one line; `foreign` for anything that is not a cma trace event or marker.
+/// (Every path returns `p`: built in the caller's slot, never moved.)
+inline parsed_line parse_line(std::string_view line) {
+  using namespace detail_;
+  parsed_line p; // foreign
+  const auto t = trim(line);
+  if (t.empty()) return p;
+  if (t.front() == '#') {
+    if (starts_with(t, "# tracer:") || starts_with(t, "# entries-in-buffer") || t.find('|') != std::string_view::npos ||
+        t == "#")
+      p.status = line_status::skip;
+    return p;
+  }
+  const auto loc = locate(line);
+  if (loc && !parse_canonical(*loc, p)) p = parse_general(*loc);
+  return p;
 }
 
 } // namespace cma::formats::ftrace

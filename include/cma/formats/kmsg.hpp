@@ -45,9 +45,7 @@ inline bool eat_bracket(std::string_view& s, std::optional<double>& time) {
   if (close == std::string_view::npos || close > 40) return false;
   auto inner = trim(s.substr(1, close - 1));
   if (!inner.empty() && is_digit(inner.front()) && inner.find('.') != std::string_view::npos) {
-    double t = 0;
-    auto [p, ec] = std::from_chars(inner.data(), inner.data() + inner.size(), t);
-    if (ec == std::errc{} && p == inner.data() + inner.size()) time = t;
+    if (auto t = to_seconds(inner)) time = *t;
     else return false;
   } else if (!(starts_with(inner, "+") || (inner.size() > 1 && inner.front() == 'T' && is_digit(inner[1])) ||
                inner.find(':') != std::string_view::npos || inner.empty())) {

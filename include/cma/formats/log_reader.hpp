@@ -9,6 +9,12 @@
 // and "Modules linked in:" lines (understood, carry nothing), and the ftrace
 // header's "entries-in-buffer/entries-written: A/B" (A < B: the ring buffer wrapped,
 // so the trace starts mid-stream).
+//
+// Three forms, one line loop: read_log(text, file) collects a read_result (every event,
+// in a vector); read_log(text, file, sink) hands each event to the sink as soon as its
+// line is parsed and keeps nothing (cma::replayer is such a sink); log_reader does the
+// same for a text that arrives in pieces (a file read block by block), so a multi-GiB
+// trace is replayed without holding its text or its events.
 #pragma once
 
 #include "cma_test.hpp"
@@ -19,8 +25,11 @@
 #include "procfs.hpp"
 #include "recorder.hpp"
 
+#include <concepts>
+#include <cstring>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace cma::formats {
@@ -38,6 +47,22 @@ struct read_result {
   std::uint64_t lines = 0;         ///< lines read
   std::uint64_t cma_lines = 0;     ///< lines that produced an event or mention CMA
   bool trace_overrun = false;      ///< the ftrace ring buffer lost entries before this dump
+};
+
+/// What the sink form of read_log returns: read_result without the events and lines.
+struct read_summary {
+  std::uint64_t lines = 0;
+  std::uint64_t cma_lines = 0;
+  bool trace_overrun = false;
+};
+
+/// Receives, in input order, every event (with where it was read and by which parser:
+/// an ev::located in three parts, so a sink that keeps only a few fields of it never
+/// moves the event) and every line not understood.
+template <class S>
+concept log_sink = requires(S& s, ev::event&& e, const ev::source& where, ev::origin from, unrecognised_line&& u) {
+  s.on_event(std::move(e), where, from);
+  s.on_unrecognised(std::move(u));
 };
 
 namespace detail_ {
@@ -78,15 +103,19 @@ inline bool is_shell_command(std::string_view m) {
   return false;
 }
 
+// (One `p` returned everywhere: the compiler builds it in the caller, no copy.)
 inline parsed_line parse_any(std::string_view line, ev::origin& from) {
   from = ev::origin::ftrace;
-  if (auto p = ftrace::parse_line(line); p.status != line_status::foreign) return p;
+  parsed_line p = ftrace::parse_line(line);
+  if (p.status != line_status::foreign) return p;
   from = ev::origin::recorder;
-  if (auto p = recorder::parse_line(line); p.status != line_status::foreign) return p;
+  p = recorder::parse_line(line);
+  if (p.status != line_status::foreign) return p;
   from = ev::origin::kmsg;
-  if (auto p = procfs::parse_line(line); p.status != line_status::foreign) return p;
+  p = procfs::parse_line(line);
+  if (p.status != line_status::foreign) return p;
   const auto u = kmsg::unwrap(line);
-  parsed_line p = cma_test::parse_message(u.message);
+  p = cma_test::parse_message(u.message);
   if (p.status == line_status::foreign) p = kmsg::parse_message(u.message);
   if (p.status == line_status::foreign) {
     if (is_call_trace_frame(u.message) || starts_with(trim(u.message), "Modules linked in:") ||
@@ -98,64 +127,139 @@ inline parsed_line parse_any(std::string_view line, ev::origin& from) {
 }
 
 // Splits a physical line at glued printk records: "<digit>[" or "<digit>>" after column 0.
+// (find() is memchr: most lines hold no '<' at all.)
 inline void split_glued(std::string_view line, std::vector<std::string_view>& out) {
   out.clear();
   std::size_t from = 0;
-  for (std::size_t i = 1; i + 3 < line.size(); ++i) {
-    if (line[i] == '<' && line[i + 1] >= '0' && line[i + 1] <= '7' && line[i + 2] == '>' && line[i + 3] == '[') {
+  for (auto i = line.find('<', 1); i != std::string_view::npos && i + 3 < line.size(); i = line.find('<', i + 1)) {
+    if (line[i + 1] >= '0' && line[i + 1] <= '7' && line[i + 2] == '>' && line[i + 3] == '[') {
       out.push_back(line.substr(from, i - from));
       from = i;
     }
   }
   out.push_back(line.substr(from));
 }
+
+// "# entries-in-buffer/entries-written: A/B": A < B means the ring buffer wrapped.
+inline void note_overrun(std::string_view line, read_summary& sum) {
+  const auto t = trim(line);
+  if (t.empty() || t.front() != '#' || !starts_with(t, "# entries-in-buffer/entries-written: ")) return;
+  auto s = t.substr(37);
+  auto a = eat_u64(s);
+  if (a && eat(s, "/")) {
+    auto b = eat_u64(s);
+    sum.trace_overrun = b && *a < *b;
+  }
+}
+
+// One part of a physical line: its event to the sink, or — when it mentions CMA and
+// no parser took it — an unrecognised_line.
+template <log_sink Sink>
+void read_part(std::string_view part, unsigned file, std::uint64_t lineno, Sink& sink, read_summary& sum) {
+  ev::origin from = ev::origin::kmsg;
+  parsed_line p = parse_any(part, from);
+  switch (p.status) {
+  case line_status::event:
+    ++sum.cma_lines;
+    sink.on_event(std::move(*p.event), ev::source{file, lineno, p.time}, from);
+    break;
+  case line_status::skip:
+    break;
+  case line_status::malformed:
+    ++sum.cma_lines;
+    sink.on_unrecognised({file, lineno, printable(part), std::move(p.why)});
+    break;
+  case line_status::foreign:
+    if (icontains(part, "cma")) {
+      ++sum.cma_lines;
+      sink.on_unrecognised({file, lineno, printable(part), "mentions CMA but matches no known format"});
+    }
+    break;
+  }
+}
+
+// Collects into a read_result: the batch form of read_log.
+struct collect_sink {
+  read_result& out;
+  void on_event(ev::event&& e, const ev::source& where, ev::origin from) {
+    out.events.push_back({std::move(e), where, from});
+  }
+  void on_unrecognised(unrecognised_line&& u) { out.unrecognised.push_back(std::move(u)); }
+};
 } // namespace detail_
 
-/// Reads one input text.  `file` is the caller's index for this input.
-inline read_result read_log(std::string_view text, unsigned file = 0) {
-  using namespace detail_;
-  read_result out;
-  std::vector<std::string_view> parts;
-  std::uint64_t lineno = 0;
-  while (!text.empty()) {
-    const auto nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-    ++lineno;
-    ++out.lines;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (starts_with(trim(line), "# entries-in-buffer/entries-written: ")) {
-      auto s = trim(line).substr(37);
-      auto a = eat_u64(s);
-      if (a && eat(s, "/")) {
-        auto b = eat_u64(s);
-        out.trace_overrun = b && *a < *b;
-      }
+/// Reads one input that arrives in pieces — a file read block by block, so that a
+/// multi-GiB trace is never held in memory.  feed() takes any split of the text (even
+/// mid-line, even mid-"\r\n"); each complete line is parsed at once and its events go
+/// to the sink; finish() reads a last line that has no '\n'.  The lines, their numbers
+/// and the events are those of one read_log() of the whole text: read_log is one feed.
+template <log_sink Sink>
+class log_reader {
+public:
+  log_reader(unsigned file, Sink& sink) : file_(file), sink_(sink) {}
+
+  void feed(std::string_view piece) {
+    if (!carry_.empty()) { // complete the line the previous piece ended in
+      const auto nl = piece.find('\n');
+      carry_.append(piece.substr(0, nl));
+      if (nl == std::string_view::npos) return;
+      read_line(carry_);
+      carry_.clear();
+      piece.remove_prefix(nl + 1);
     }
-    split_glued(line, parts);
-    for (auto part : parts) {
-      ev::origin from = ev::origin::kmsg;
-      parsed_line p = parse_any(part, from);
-      switch (p.status) {
-      case line_status::event:
-        ++out.cma_lines;
-        out.events.push_back({std::move(*p.event), {file, lineno, p.time}, from});
-        break;
-      case line_status::skip:
-        break;
-      case line_status::malformed:
-        ++out.cma_lines;
-        out.unrecognised.push_back({file, lineno, printable(part), p.why});
-        break;
-      case line_status::foreign:
-        if (icontains(part, "cma")) {
-          ++out.cma_lines;
-          out.unrecognised.push_back({file, lineno, printable(part), "mentions CMA but matches no known format"});
-        }
-        break;
-      }
+    for (auto nl = piece.find('\n'); nl != std::string_view::npos; nl = piece.find('\n')) {
+      read_line(piece.substr(0, nl));
+      piece.remove_prefix(nl + 1);
     }
+    carry_.assign(piece);
   }
+
+  read_summary finish() {
+    if (!carry_.empty()) read_line(carry_);
+    carry_.clear();
+    sum_.lines = lineno_;
+    return sum_;
+  }
+
+private:
+  void read_line(std::string_view line) {
+    using namespace detail_;
+    ++lineno_;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    note_overrun(line, sum_);
+    if (line.find('<', 1) == std::string_view::npos) { // nothing glued (split_glued would say the same)
+      read_part(line, file_, lineno_, sink_, sum_);
+      return;
+    }
+    split_glued(line, parts_);
+    for (auto part : parts_) read_part(part, file_, lineno_, sink_, sum_);
+  }
+
+  unsigned file_;
+  Sink& sink_;
+  read_summary sum_;
+  std::uint64_t lineno_ = 0;
+  std::string carry_;                   ///< the start of a line the last piece cut
+  std::vector<std::string_view> parts_; ///< reused: split_glued's output
+};
+
+/// Reads one input text, handing each event to `sink` as its line is read.  `file`
+/// is the caller's index for this input.
+template <log_sink Sink>
+read_summary read_log(std::string_view text, unsigned file, Sink& sink) {
+  log_reader<Sink> r(file, sink);
+  r.feed(text);
+  return r.finish();
+}
+
+/// Reads one input text into a read_result (every event kept).
+inline read_result read_log(std::string_view text, unsigned file = 0) {
+  read_result out;
+  detail_::collect_sink sink{out};
+  const auto sum = read_log(text, file, sink);
+  out.lines = sum.lines;
+  out.cma_lines = sum.cma_lines;
+  out.trace_overrun = sum.trace_overrun;
   return out;
 }
 

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace cma::formats {
 
@@ -24,8 +25,14 @@ struct parsed_line {
   static parsed_line foreign() { return {}; }
   static parsed_line skip() { return {line_status::skip, std::nullopt, std::nullopt, {}}; }
   static parsed_line bad(std::string why) { return {line_status::malformed, std::nullopt, std::nullopt, std::move(why)}; }
-  static parsed_line ok(ev::event e, std::optional<double> t = std::nullopt) {
-    return {line_status::event, std::move(e), t, {}};
+  /// `e` is one event alternative (or an ev::event); built in place, moved once.
+  template <class E>
+  static parsed_line ok(E&& e, std::optional<double> t = std::nullopt) {
+    parsed_line p;
+    p.status = line_status::event;
+    p.event.emplace(std::forward<E>(e));
+    p.time = t;
+    return p;
   }
 };
 

@@ -5,8 +5,10 @@
 // silently turned into a different number.
 #pragma once
 
+#include <array>
 #include <charconv>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string_view>
 
@@ -14,7 +16,25 @@ namespace cma::formats::detail {
 
 inline bool starts_with(std::string_view s, std::string_view p) noexcept { return s.substr(0, p.size()) == p; }
 
+/// a == b for the short strings of a trace line (event names, keys, area names): a
+/// plain loop the compiler inlines, where == calls memcmp.
+inline bool same(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  std::size_t i = 0;
+  for (std::uint64_t x, y; i + 8 <= a.size(); i += 8) {
+    std::memcpy(&x, a.data() + i, 8);
+    std::memcpy(&y, b.data() + i, 8);
+    if (x != y) return false;
+  }
+  for (; i < a.size(); ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+
 inline std::string_view trim(std::string_view s) noexcept {
+  // ftrace right-aligns the task name: most trace lines start with a dozen spaces, skipped 8 at a time
+  constexpr std::uint64_t eight_spaces = 0x2020202020202020ull;
+  for (std::uint64_t w; s.size() >= 8 && (std::memcpy(&w, s.data(), 8), w == eight_spaces);) s.remove_prefix(8);
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
     s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
@@ -22,13 +42,36 @@ inline std::string_view trim(std::string_view s) noexcept {
   return s;
 }
 
-/// Unsigned number, whole string; base 16 accepts an optional 0x.
+/// A digit's value in bases up to 36 ('a'/'A' = 10), or 255.
+constexpr unsigned digit_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return static_cast<unsigned>(c - '0');
+  if (c >= 'a' && c <= 'z') return static_cast<unsigned>(c - 'a' + 10);
+  if (c >= 'A' && c <= 'Z') return static_cast<unsigned>(c - 'A' + 10);
+  return 255;
+}
+
+/// Unsigned number, whole string; base 16 accepts an optional 0x.  The answers of
+/// std::from_chars (digits only, no sign, overflow rejected), as a loop the compiler
+/// inlines: a trace line has five numbers.
 inline std::optional<std::uint64_t> to_u64(std::string_view s, int base = 10) noexcept {
   if (base == 16 && (starts_with(s, "0x") || starts_with(s, "0X"))) s.remove_prefix(2);
   if (s.empty()) return std::nullopt;
+  const auto b = static_cast<unsigned>(base);
   std::uint64_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v, base);
-  if (ec != std::errc{} || p != s.data() + s.size()) return std::nullopt;
+  // 16 hex or 19 decimal digits cannot overflow: no checks (a %p page is 16 digits).
+  if (s.size() <= (b == 16 ? 16u : b == 10 ? 19u : 0u)) {
+    for (const char c : s) {
+      const unsigned d = digit_value(c);
+      if (d >= b) return std::nullopt;
+      v = v * b + d;
+    }
+    return v;
+  }
+  for (const char c : s) {
+    const unsigned d = digit_value(c);
+    if (d >= b || __builtin_mul_overflow(v, std::uint64_t{b}, &v) || __builtin_add_overflow(v, std::uint64_t{d}, &v))
+      return std::nullopt;
+  }
   return v;
 }
 
@@ -88,6 +131,142 @@ inline std::optional<std::string_view> field(std::string_view s, std::string_vie
     pos = i + 1;
   }
   return std::nullopt;
+}
+
+/// The key=value pairs of a field list, split once so that each lookup is a short
+/// walk over at most `capacity` keys instead of a search of the whole text.  Same
+/// answers as field(): tokens are split at ' ', a key ends at its first '=', the
+/// first occurrence wins; a list longer than `capacity` falls back to field().
+class key_values {
+public:
+  static constexpr std::size_t capacity = 12;
+
+  // One pass over the bytes (tokens are short: a memchr per token costs more than it saves).
+  explicit key_values(std::string_view s) noexcept : text_(s) {
+    constexpr auto none = std::string_view::npos;
+    std::size_t i = 0;
+    const std::size_t n = s.size();
+    while (i < n) {
+      if (s[i] == ' ') { ++i; continue; }
+      const std::size_t start = i;
+      std::size_t eq = none;
+      for (; i < n && s[i] != ' '; ++i)
+        if (s[i] == '=' && eq == none) eq = i;
+      if (eq == none) continue; // not a key=value token: field() never matches it either
+      if (n_ == capacity) { overflow_ = true; return; }
+      keys_[n_] = s.substr(start, eq - start);
+      values_[n_++] = s.substr(eq + 1, i - eq - 1);
+    }
+  }
+
+  std::optional<std::string_view> get(std::string_view key) const noexcept {
+    if (overflow_) return field(text_, key);
+    for (std::size_t i = 0; i < n_; ++i)
+      if (keys_[i] == key) return values_[i];
+    return std::nullopt;
+  }
+
+private:
+  std::string_view text_;
+  std::array<std::string_view, capacity> keys_{}, values_{};
+  std::size_t n_ = 0;
+  bool overflow_ = false;
+};
+
+/// Reads "k1=v1 k2=v2 …" front to back, for a caller that knows the order the keys
+/// come in (the kernel's TP_printk layout): no search, no split, one pass.  Each step
+/// consumes exactly "key=value" and the one space after it, or fails for good; only
+/// done() — every byte consumed, nothing failed — makes the answers count.  Then the
+/// text was exactly those tokens, so each value is what key_values/field() would give;
+/// on any other layout the caller reads the line with key_values instead.
+class field_cursor {
+public:
+  explicit field_cursor(std::string_view s) noexcept : s_(s) {}
+
+  bool done() const noexcept { return ok_ && s_.empty(); }
+  bool at_end() const noexcept { return s_.empty(); }
+
+  /// The value up to the next space.
+  std::string_view text(std::string_view key) noexcept {
+    if (!eat_key(key)) return {};
+    std::size_t n = 0;
+    while (n < s_.size() && s_[n] != ' ') ++n;
+    const auto v = s_.substr(0, n);
+    s_.remove_prefix(n);
+    eat_separator();
+    return v;
+  }
+
+  /// An unsigned number (base 16: optional 0x) that is the whole value.  Fails on more
+  /// digits than can be read without an overflow check (to_u64 then decides).  The base
+  /// is a template argument: v * 16 is a shift, v * 10 two adds — a multiply per digit
+  /// would be the longest chain of a trace line's parse.
+  template <unsigned Base>
+  std::uint64_t number(std::string_view key) noexcept {
+    static_assert(Base == 10 || Base == 16);
+    if (!eat_key(key)) return 0;
+    if (Base == 16 && s_.size() >= 2 && s_[0] == '0' && (s_[1] == 'x' || s_[1] == 'X')) s_.remove_prefix(2);
+    std::uint64_t v = 0;
+    std::size_t n = 0;
+    for (unsigned d; n < s_.size() && (d = small_digit(s_[n])) < Base; ++n) v = v * Base + d;
+    if (n == 0 || n > (Base == 16 ? 16u : 19u)) return fail();
+    s_.remove_prefix(n);
+    if (!s_.empty() && s_.front() != ' ') return fail();
+    eat_separator();
+    return v;
+  }
+
+private:
+  bool eat_key(std::string_view key) noexcept {
+    if (!ok_ || s_.size() <= key.size() || s_[key.size()] != '=' || !same(s_.substr(0, key.size()), key))
+      return fail(), false;
+    s_.remove_prefix(key.size() + 1);
+    return true;
+  }
+  // digit_value for bases up to 16 as one table load: 255 for anything else.
+  static unsigned small_digit(char c) noexcept {
+    static constexpr auto table = [] {
+      std::array<std::uint8_t, 256> t{};
+      for (unsigned i = 0; i < 256; ++i) {
+        const unsigned d = digit_value(static_cast<char>(i));
+        t[i] = static_cast<std::uint8_t>(d < 16 ? d : 255);
+      }
+      return t;
+    }();
+    return table[static_cast<unsigned char>(c)];
+  }
+  // Exactly one space between tokens, none at the end (the fields come trimmed).
+  void eat_separator() noexcept {
+    if (s_.empty()) return;
+    s_.remove_prefix(1);
+    if (s_.empty() || s_.front() == ' ') fail();
+  }
+  std::uint64_t fail() noexcept { ok_ = false; return 0; }
+
+  std::string_view s_;
+  bool ok_ = true;
+};
+
+/// A "<secs>.<frac>" timestamp, exactly as std::from_chars would read it.  ftrace and
+/// printk print up to 6 fractional digits: while the digits fit in 2^53 the value is
+/// one correctly rounded division of two exact doubles, which is what from_chars
+/// returns; anything longer or odd takes from_chars itself (libstdc++'s is slow).
+inline std::optional<double> to_seconds(std::string_view s) noexcept {
+  constexpr double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+  std::uint64_t n = 0;
+  std::size_t digits = 0, frac = 0;
+  bool dot = false, fast = s.size() <= 16 && !s.empty();
+  for (std::size_t i = 0; fast && i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '.' && !dot) dot = true;
+    else if (c >= '0' && c <= '9') n = n * 10 + static_cast<std::uint64_t>(c - '0'), ++digits, frac += dot;
+    else fast = false;
+  }
+  if (fast && digits > 0 && digits <= 15) return static_cast<double>(n) / pow10[frac];
+  double t = 0;
+  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), t);
+  if (ec != std::errc{} || p != s.data() + s.size()) return std::nullopt;
+  return t;
 }
 
 inline bool icontains(std::string_view s, std::string_view needle) noexcept {
