@@ -12,6 +12,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -86,13 +87,17 @@ BENCHMARK_TEMPLATE(bm_alloc_release, cma::reference_allocator)->Arg(mib64)->Arg(
 struct ratio_reporter : benchmark::ConsoleReporter {
   std::map<std::string, double> ns_per_op; // "fast/16384" → ns
   std::map<std::string, double> bits, index_bytes;
+  // With --benchmark_repetitions=N the best repetition counts (this VM's timings swing
+  // by +-10 % between runs of the very same code).
   void ReportRuns(const std::vector<Run>& runs) override {
     ConsoleReporter::ReportRuns(runs);
     for (const auto& r : runs) {
-      const std::string name = r.benchmark_name();
+      if (r.run_type != Run::RT_Iteration) continue; // aggregates (mean, median, …)
+      const std::string name = r.run_name.function_name + "/" + r.run_name.args;
       const bool fast = name.find("reference") == std::string::npos;
-      const std::string key = std::string(fast ? "fast/" : "reference/") + name.substr(name.rfind('/') + 1);
-      ns_per_op[key] = r.GetAdjustedRealTime();
+      const std::string key = std::string(fast ? "fast/" : "reference/") + r.run_name.args;
+      const auto it = ns_per_op.find(key);
+      ns_per_op[key] = it == ns_per_op.end() ? r.GetAdjustedRealTime() : std::min(it->second, r.GetAdjustedRealTime());
       if (auto it = r.counters.find("bits_per_page"); it != r.counters.end()) bits[key] = it->second;
       if (auto it = r.counters.find("index_B_per_live"); it != r.counters.end()) index_bytes[key] = it->second;
     }

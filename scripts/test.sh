@@ -68,7 +68,7 @@ done_stage fuzz
 stage bench "cma_bench (fast vs reference allocator); cma_replay_bench (parse+replay vs grep)"
 cmake -S . -B build-rel -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMASIM_BUILD_TESTS=OFF -DCMASIM_BUILD_TOOLS=OFF >/dev/null
 cmake --build build-rel --target cma_bench cma_replay_bench -j "$JOBS"
-./build-rel/bench/cma_bench --benchmark_min_time=0.3 --benchmark_color=false
+./build-rel/bench/cma_bench --benchmark_min_time=0.3 --benchmark_repetitions=3 --benchmark_color=false
 # a generated trace of CMASIM_REPLAY_BENCH_MB MiB (1024 for the figures in README; less by default, for disk)
 (cd build-rel && ./bench/cma_replay_bench "${CMASIM_REPLAY_BENCH_MB:-256}")
 done_stage bench
