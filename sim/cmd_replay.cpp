@@ -74,15 +74,16 @@ std::vector<input_file> resolve(const std::vector<std::string>& args) {
   return out;
 }
 
-// "reading NAME: 312 of 1024 MiB" on stderr, at most four times a second, only on a TTY.
+// "reading NAME: 312 of 1024 MiB" on stderr, at most four times a second, only on a TTY,
+// and only once a replay has run for a quarter of a second (short ones print nothing).
 class progress {
 public:
-  progress() : tty_(isatty(2) != 0) {}
+  progress() : tty_(isatty(2) != 0), last_(std::chrono::steady_clock::now()) {}
   ~progress() { done(); }
   void show(const input_file& f, std::uint64_t bytes, std::uint64_t total) {
     if (!tty_) return;
     const auto now = std::chrono::steady_clock::now();
-    if (shown_ && now - last_ < std::chrono::milliseconds(250)) return;
+    if (now - last_ < std::chrono::milliseconds(250)) return;
     last_ = now, shown_ = true;
     if (total > 0) std::fprintf(stderr, "\r\033[Kreading %s: %llu of %llu MiB", f.name.c_str(), mib(bytes), mib(total));
     else std::fprintf(stderr, "\r\033[Kreading %s: %llu MiB", f.name.c_str(), mib(bytes));
@@ -96,7 +97,7 @@ private:
   static unsigned long long mib(std::uint64_t b) { return static_cast<unsigned long long>(b >> 20); }
   bool tty_;
   bool shown_ = false;
-  std::chrono::steady_clock::time_point last_{};
+  std::chrono::steady_clock::time_point last_;
 };
 
 // Streams one input through the replayer in 1 MiB blocks: each line's events reach the
