@@ -117,46 +117,52 @@ inline std::optional<int> eat_int(std::string_view& s) noexcept {
   return v;
 }
 
-/// Value of `key=` in a space-separated key=value list ("" key absent → nullopt).
-inline std::optional<std::string_view> field(std::string_view s, std::string_view key) noexcept {
-  std::size_t pos = 0;
-  while (pos < s.size()) {
-    const auto i = s.find(key, pos);
-    if (i == std::string_view::npos) return std::nullopt;
-    const bool at_word = i == 0 || s[i - 1] == ' ';
-    if (at_word && i + key.size() < s.size() + 1 && s.substr(i + key.size(), 1) == "=") {
-      auto v = s.substr(i + key.size() + 1);
-      return v.substr(0, v.find(' '));
+/// Walks the key=value tokens of a space-separated list, in order: tokens are split
+/// at ' ', a key ends at its token's first '=', tokens without '=' are skipped.
+/// f(key, value) returns true to stop the walk.  The one tokenizer behind field()
+/// and key_values, so both always give the same answers.
+template <class F> void for_each_key_value(std::string_view s, F&& f) {
+  constexpr auto none = std::string_view::npos;
+  std::size_t i = 0;
+  const std::size_t n = s.size();
+  // One pass over the bytes (tokens are short: a memchr per token costs more than it saves).
+  while (i < n) {
+    if (s[i] == ' ') {
+      ++i;
+      continue;
     }
-    pos = i + 1;
+    const std::size_t start = i;
+    std::size_t eq = none;
+    for (; i < n && s[i] != ' '; ++i)
+      if (s[i] == '=' && eq == none) eq = i;
+    if (eq != none && f(s.substr(start, eq - start), s.substr(eq + 1, i - eq - 1))) return;
   }
-  return std::nullopt;
+}
+
+/// Value of `key=` in a space-separated key=value list (the first one; absent → nullopt).
+inline std::optional<std::string_view> field(std::string_view s, std::string_view key) noexcept {
+  std::optional<std::string_view> found;
+  for_each_key_value(s, [&](std::string_view k, std::string_view v) {
+    if (k == key) found = v;
+    return found.has_value();
+  });
+  return found;
 }
 
 /// The key=value pairs of a field list, split once so that each lookup is a short
-/// walk over at most `capacity` keys instead of a search of the whole text.  Same
-/// answers as field(): tokens are split at ' ', a key ends at its first '=', the
-/// first occurrence wins; a list longer than `capacity` falls back to field().
+/// walk over at most `capacity` keys instead of a search of the whole text; the same
+/// tokenizer as field(), the first occurrence wins, and a list longer than `capacity`
+/// falls back to field().
 class key_values {
 public:
   static constexpr std::size_t capacity = 12;
 
-  // One pass over the bytes (tokens are short: a memchr per token costs more than it saves).
   explicit key_values(std::string_view s) noexcept : text_(s) {
-    constexpr auto none = std::string_view::npos;
-    std::size_t i = 0;
-    const std::size_t n = s.size();
-    while (i < n) {
-      if (s[i] == ' ') { ++i; continue; }
-      const std::size_t start = i;
-      std::size_t eq = none;
-      for (; i < n && s[i] != ' '; ++i)
-        if (s[i] == '=' && eq == none) eq = i;
-      if (eq == none) continue; // not a key=value token: field() never matches it either
-      if (n_ == capacity) { overflow_ = true; return; }
-      keys_[n_] = s.substr(start, eq - start);
-      values_[n_++] = s.substr(eq + 1, i - eq - 1);
-    }
+    for_each_key_value(s, [&](std::string_view k, std::string_view v) {
+      if (n_ == capacity) return overflow_ = true;
+      keys_[n_] = k, values_[n_++] = v;
+      return false;
+    });
   }
 
   std::optional<std::string_view> get(std::string_view key) const noexcept {
