@@ -53,7 +53,9 @@ void add_file(std::vector<input_file>& out, const fs::path& p, bool in_folder) {
   out.push_back({p.string(), p.string(), {}});
 }
 
-// A trace folder (../shared/traces layout) contributes trace.txt, dmesg.txt and steps.txt.
+// A trace folder (../shared/traces layout) contributes dmesg.txt, steps.txt and trace.txt,
+// in that order: with the boot lines read first, the trace is replayed as it is read
+// (cma::replayer streams it) instead of being kept until the end.
 std::vector<input_file> resolve(const std::vector<std::string>& args) {
   std::vector<input_file> out;
   for (const auto& a : args) {
@@ -64,7 +66,7 @@ std::vector<input_file> resolve(const std::vector<std::string>& args) {
     std::error_code ec;
     if (fs::is_directory(a, ec)) {
       const auto before = out.size();
-      for (const char* f : {"trace.txt", "dmesg.txt", "steps.txt"})
+      for (const char* f : {"dmesg.txt", "steps.txt", "trace.txt"})
         if (fs::exists(fs::path(a) / f)) add_file(out, fs::path(a) / f, true);
       if (out.size() == before) fail(exit_usage, a + ": a folder must hold trace.txt, dmesg.txt or steps.txt");
       continue;
@@ -101,8 +103,15 @@ private:
 };
 
 // Streams one input through the replayer in 1 MiB blocks: each line's events reach the
-// replayer as the block holding it is read; neither the text nor the events are kept.
-void stream(input_file& f, unsigned index, cma::replayer& replayer, progress& shown) {
+// replayer as the block holding it is read; neither the text nor the events are kept
+// (stdin's text is, for a second pass: see replay_all).
+void stream(input_file& f, unsigned index, cma::replayer& replayer, progress& shown, bool again) {
+  if (again && f.path.empty()) {
+    cma::formats::log_reader reader(index, replayer);
+    reader.feed(f.text);
+    replayer.end_input(reader.finish());
+    return;
+  }
   std::FILE* in = f.path.empty() ? stdin : std::fopen(f.path.c_str(), "rb");
   if (!in) fail(exit_usage, f.path + ": cannot open (" + std::string(std::strerror(errno)) + ")");
   std::error_code ec;
@@ -303,6 +312,22 @@ nlohmann::json to_json(const cma::replay_report& r, const std::vector<input_file
   return j;
 }
 
+// Every input through one replayer.  A streamed replay that met a line it could only
+// judge against a state already passed (a later file printed it earlier, e.g. dmesg.txt
+// given after trace.txt with --area and --kernel) runs again with nothing streamed.
+cma::replay_report replay_all(std::vector<input_file>& files, cma::replay_options opt) {
+  for (bool again = false;; again = true) {
+    cma::replayer replayer(opt);
+    {
+      progress shown;
+      for (unsigned i = 0; i < files.size(); ++i) stream(files[i], i, replayer, shown, again);
+    }
+    auto report = std::move(replayer).finish();
+    if (!report.needs_batch_replay || !opt.stream) return report;
+    opt.stream = false;
+  }
+}
+
 void run(const replay_args& a) {
   auto files = resolve(a.inputs);
   cma::replay_options opt;
@@ -313,12 +338,7 @@ void run(const replay_args& a) {
     if (!opt.kernel) fail(exit_usage, "--kernel: expected a version like 6.1, got '" + a.kernel + "'");
   }
   if (!a.area.empty()) opt.area = parse_area(a.area);
-  cma::replayer replayer(opt);
-  {
-    progress shown;
-    for (unsigned i = 0; i < files.size(); ++i) stream(files[i], i, replayer, shown);
-  }
-  const auto report = std::move(replayer).finish();
+  const auto report = replay_all(files, opt);
   // Unrecognised lines are quoted as read, and logs hold any bytes: invalid UTF-8 is
   // written as U+FFFD rather than aborting the dump (nlohmann's default is to throw).
   if (a.json) std::cout << to_json(report, files).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";

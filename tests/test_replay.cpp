@@ -368,3 +368,114 @@ TEST_CASE("streaming a pr_debug-only log gives the batch replay's report") {
   CHECK(batch.op_count() > 0);
   check_same_report(replay_streamed(texts, {}, 97), batch);
 }
+
+// ------------------------------------------------------- streamed trace replay
+namespace {
+std::vector<std::string> fixture_texts(const std::string& dir, std::initializer_list<const char*> files) {
+  std::vector<std::string> texts;
+  for (const char* file : files) texts.push_back(cmatest::read_fixture(dir + "/" + file));
+  return texts;
+}
+
+cma::replay_report replay_streamed(const std::vector<std::string>& texts, cma::replay_options opt, bool& streamed) {
+  cma::replayer r(opt);
+  for (unsigned i = 0; i < texts.size(); ++i) r.end_input(cma::formats::read_log(texts[i], i, r));
+  streamed = r.streaming();
+  return std::move(r).finish();
+}
+} // namespace
+
+//  The trace replayed as it is read — the area and kernel known before its first event,
+//  from the boot lines of a dmesg.txt given first, or from --area and --kernel — against
+//  the same trace kept whole and replayed at the end (stream off).
+//  Expect: it streams, and the two reports are the same, operation for operation.
+TEST_CASE("a trace replayed as it streams gives the report of the trace kept and replayed at the end") {
+  const std::string dir = GENERATE(as<std::string>{}, "traces/smoke", "traces/frag_run1", "traces/busy",
+                                   "traces/seed_cma1G", "recorded/busy-6.12", "recorded/rand-6.12-cma48M",
+                                   "recorded/regress-6.12-nowarn-failure-order");
+  INFO(dir);
+  const auto texts = fixture_texts(dir, {"dmesg.txt", "steps.txt", "trace.txt"});
+  for (bool keep : {true, false}) {
+    INFO("keep_matched " << keep);
+    cma::replay_options opt;
+    opt.keep_matched = keep;
+    opt.stream = false;
+    bool streamed = true;
+    const auto kept = replay_streamed(texts, opt, streamed);
+    CHECK_FALSE(streamed);
+    CHECK(kept.all_matched());
+    opt.stream = true;
+    const auto live = replay_streamed(texts, opt, streamed);
+    CHECK(streamed);
+    CHECK_FALSE(live.needs_batch_replay);
+    check_same_report(live, kept);
+
+    // the trace alone, with the area and kernel given: streamed, and the same as kept
+    const auto trace = fixture_texts(dir, {"trace.txt"});
+    opt.area = cma::area_spec{kept.area_name, kept.base_pfn << cma::page_shift, kept.count << cma::page_shift, 0};
+    opt.kernel = cma::kernel_version::parse(kept.kernel);
+    const auto alone = replay_streamed(trace, opt, streamed);
+    CHECK(streamed);
+    CHECK_FALSE(alone.needs_batch_replay);
+    opt.stream = false;
+    check_same_report(alone, replay_streamed(trace, opt, streamed));
+  }
+}
+
+//  The trace given before the dmesg.txt that holds the recorder's bitmap dumps and the
+//  pr_debug lines, with --area and --kernel: the trace streams, and the dump lines arrive
+//  after operations that followed them were replayed.
+//  Expect: the streamed report says it is incomplete, and replay() — which then replays
+//  again with nothing streamed — gives the full report, the same as stream off.
+TEST_CASE("a state line that arrives after the operations it precedes makes the streamed report incomplete") {
+  const auto texts = fixture_texts("traces/frag_run1", {"trace.txt", "dmesg.txt", "steps.txt"});
+  cma::replay_options opt;
+  opt.area = cma::area_spec{"reserved", std::uint64_t{0x7cc00} << cma::page_shift, std::uint64_t{8192} << cma::page_shift, 0};
+  opt.kernel = cma::kernel_version{6, 1, 0};
+  for (bool keep : {true, false}) {
+    INFO("keep_matched " << keep);
+    opt.keep_matched = keep;
+    opt.stream = true;
+    bool streamed = false;
+    const auto live = replay_streamed(texts, opt, streamed);
+    CHECK(streamed);
+    CHECK(live.needs_batch_replay);
+    CHECK(std::any_of(live.notes.begin(), live.notes.end(),
+                      [](const std::string& n) { return n.find("streamed report is incomplete") != std::string::npos; }));
+    opt.stream = false;
+    const auto kept = replay_streamed(texts, opt, streamed);
+    CHECK_FALSE(kept.needs_batch_replay);
+    CHECK(kept.all_matched());
+    CHECK(kept.checks.size() > 100); // the bitmap dumps and the cross-checks
+    opt.stream = true;
+    check_same_report(replay_texts(texts, opt), kept);
+  }
+}
+
+//  A wrong pfn in a trace given alone with --area and --kernel, then a dmesg.txt with the
+//  boot lines: while streaming, no boot line had been read, so the divergence was judged
+//  as in a mid-stream log (inferred); the later banner says the log starts at boot.
+//  Expect: the streamed report is marked incomplete; replay() gives the full one, where
+//  the operation diverged, as with stream off.
+TEST_CASE("a verdict that assumed a mid-stream log makes the streamed report incomplete when boot lines follow") {
+  auto texts = fixture_texts("traces/smoke", {"trace.txt", "dmesg.txt"});
+  const auto first_pfn = texts[0].find("cma_alloc_finish: name=reserved pfn=0x");
+  REQUIRE(first_pfn != std::string::npos);
+  texts[0] = replace_once(texts[0], texts[0].substr(first_pfn, 40), "cma_alloc_finish: name=reserved pfn=0x1");
+  cma::replay_options opt;
+  opt.stream = false;
+  bool streamed = false;
+  const auto kept = replay_streamed(texts, opt, streamed);
+  REQUIRE(kept.first_divergence());
+  opt.area = cma::area_spec{kept.area_name, kept.base_pfn << cma::page_shift, kept.count << cma::page_shift, 0};
+  opt.kernel = cma::kernel_version{6, 1, 0};
+  opt.stream = true;
+  const auto live = replay_streamed(texts, opt, streamed);
+  CHECK(streamed);
+  CHECK(live.needs_batch_replay);
+  CHECK(live.count_of(cma::verdict::inferred) > 0);
+  const auto full = replay_texts(texts, opt);
+  CHECK_FALSE(full.needs_batch_replay);
+  CHECK(full.count_of(cma::verdict::diverged) == kept.count_of(cma::verdict::diverged));
+  CHECK(full.count_of(cma::verdict::inferred) == 0);
+}

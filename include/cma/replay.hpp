@@ -60,6 +60,10 @@ struct replay_options {
   std::optional<area_spec> area;        ///< overrides the boot lines
   bool mid_stream = false;              ///< treat the input as starting mid-stream
   bool keep_matched = true;             ///< keep every op_record (false: only the ones not matched, and failures)
+  /// Replay trace operations as they arrive once the area and the kernel are known (from
+  /// the options or from boot lines read before the trace), keeping nothing per
+  /// operation; otherwise — or when this is false — they are kept and replayed by finish().
+  bool stream = true;
 };
 
 enum class op_kind { alloc, release };
@@ -146,6 +150,12 @@ struct replay_report {
     return ops | ranges::views::filter([](const op_record& o) { return o.kind == op_kind::alloc && !o.observed_ok; });
   }
   bool all_matched() const { return count_of(verdict::diverged) == 0 && failed_checks() == 0; }
+  /// A streamed replay met a line it could only have judged against an earlier state (a
+  /// later input printed it before operations already replayed, or the log turned out
+  /// not to start mid-stream after a verdict assumed it did): this report is incomplete,
+  /// and a replay with replay_options::stream = false gives the full one.  replay() and
+  /// `cmasim replay` do that themselves.
+  bool needs_batch_replay = false;
 };
 
 namespace detail {
@@ -191,12 +201,19 @@ struct trace_op {
 ///   cma::replayer r(opt);
 ///   for (unsigned i = 0; i < texts.size(); ++i) r.end_input(formats::read_log(texts[i], i, r));
 ///   auto report = std::move(r).finish();
-/// replays without ever holding the inputs' events.  What it keeps until finish():
-/// the ftrace operations in compact form (detail::trace_op), and the few other events
-/// (boot lines, pr_debug lines, state dumps).  It cannot replay before the end: the area,
-/// the kernel version and whether the log starts mid-stream may come from a later
-/// input (a trace folder's dmesg.txt follows its trace.txt), and the pr_debug
-/// cross-check pairs lines from the end.  replay() below is the batch form.
+/// replays without ever holding the inputs' events.  It keeps the few events that are
+/// not trace operations (boot lines, pr_debug lines, state dumps).  The trace operations:
+///   * streamed (replay_options::stream, the default): when the first one arrives and
+///     the area and kernel are already known — --area and --kernel, or a banner and a
+///     "cma: Reserved" line read before it — each is replayed as it arrives and nothing
+///     is kept of it, so a multi-GiB trace replays in constant memory.  What arrives
+///     later is merged as the batch replay would merge it (state lines by timestamp,
+///     pr_debug lines paired at the end); a line that needed a state already passed
+///     sets replay_report::needs_batch_replay;
+///   * else kept, in compact form (detail::trace_op), and replayed by finish(): the
+///     area, the kernel version and whether the log starts mid-stream may come from a
+///     later input (a trace folder's dmesg.txt follows its trace.txt).
+/// Either way the report is the same.  replay() below is the batch form.
 class replayer {
 public:
   explicit replayer(replay_options opt = {}) : opt_(std::move(opt)) {}
@@ -204,12 +221,16 @@ public:
   void on_event(ev::event&& e, const ev::source& where, ev::origin from) {
     if (from == ev::origin::ftrace && add_trace_op(e, where)) return;
     events_.push_back({std::move(e), where, from});
+    if (streaming_) arrived_while_streaming(events_.back());
   }
   void on_event(const ev::located& e) { // the batch form's events (replay() below)
     if (e.from == ev::origin::ftrace && add_trace_op(e.what, e.where)) return;
     events_.push_back(e);
+    if (streaming_) arrived_while_streaming(events_.back());
   }
   void on_unrecognised(formats::unrecognised_line u) { rep_.unrecognised.push_back(std::move(u)); }
+  /// Are trace operations replayed as they arrive (nothing kept of them)?
+  bool streaming() const noexcept { return streaming_; }
   /// Call after each input, with what read_log returned for it.
   void end_input(const formats::read_summary& s) {
     rep_.lines += s.lines;
@@ -219,6 +240,10 @@ public:
 
   /// Replays everything fed so far and returns the report.
   replay_report finish() && {
+    if (streaming_) {
+      finish_streaming();
+      return std::move(rep_);
+    }
     scan_boot();
     if (!area_) {
       rep_.area_source = "none";
@@ -272,7 +297,9 @@ private:
       return false;
     }
     have_trace_ = have_trace_ || t.what != trace_op::kind::busy_retry;
-    trace_ops_.push_back(t);
+    if (!stream_tried_ && have_trace_ && opt_.stream) start_streaming();
+    if (streaming_) step(t);
+    else trace_ops_.push_back(t);
     return true;
   }
 
@@ -299,13 +326,25 @@ private:
     });
   }
 
-  void scan_boot() {
+  // What the boot lines say (the first of each kind counts).
+  struct boot_facts {
     std::optional<ev::banner> banner;
     std::optional<ev::reserved> reserved;
     std::optional<kernel_version> from_image; // "BOOT_IMAGE=/boot/vmlinuz-4.15.0…" when there is no banner
     std::optional<std::string> cmdline;
     std::optional<std::uint64_t> ram_kb;
     bool boot_seen = false, failed_reserve = false;
+  };
+
+  void scan_boot() {
+    const auto facts = gather_boot();
+    settle_kernel(facts);
+    place_area(facts);
+  }
+
+  boot_facts gather_boot() const {
+    boot_facts f;
+    auto& [banner, reserved, from_image, cmdline, ram_kb, boot_seen, failed_reserve] = f;
     for (const auto& item : events_) {
       const auto* e = &item;
       if (auto c = std::get_if<ev::command_line>(&e->what); c && !cmdline) cmdline = c->text;
@@ -321,6 +360,15 @@ private:
           std::holds_alternative<ev::banner>(e->what))
         boot_seen = true;
     }
+    return f;
+  }
+
+  // The kernel series to model and whether the log starts mid-stream, with the notes
+  // that say where each came from.
+  void settle_kernel(const boot_facts& f) {
+    const auto& banner = f.banner;
+    const auto& from_image = f.from_image;
+    const bool boot_seen = f.boot_seen;
     if (opt_.kernel) {
       prof_ = profile::for_version(*opt_.kernel);
       if (banner && !(banner->version == *opt_.kernel))
@@ -340,7 +388,10 @@ private:
     rep_.mid_stream = opt_.mid_stream || overrun_ || !boot_seen;
     if (overrun_) rep_.notes.push_back("the trace ring buffer overran: the trace starts mid-stream");
     else if (!boot_seen && !opt_.mid_stream) rep_.notes.push_back("no boot lines: the log is treated as starting mid-stream");
+  }
 
+  void place_area(const boot_facts& f) {
+    const auto& reserved = f.reserved;
     if (opt_.area) {
       const auto& a = *opt_.area;
       area_.emplace(a.name, memrange_spec{a.base >> page_shift, a.size >> page_shift}, a.order_per_bit, prof_);
@@ -349,8 +400,8 @@ private:
       // dma_contiguous_reserve names the global area "reserved"; order_per_bit is 0 (KERNEL-FACTS §5.2).
       area_.emplace("reserved", memrange_spec{reserved->base >> page_shift, reserved->mib << (20 - page_shift)}, 0u, prof_);
       rep_.area_source = "boot log";
-    } else if (cmdline && ram_kb && !failed_reserve) {
-      place_from_boot_model(*cmdline, *ram_kb, banner);
+    } else if (f.cmdline && f.ram_kb && !f.failed_reserve) {
+      place_from_boot_model(*f.cmdline, *f.ram_kb, f.banner);
     }
     if (area_) {
       rep_.area_known = true;
@@ -403,53 +454,140 @@ private:
   bool ours(std::string_view name) const { return name.empty() || formats::detail::same(name, area_->name()); }
 
   // ------------------------------------------------------- ftrace-driven replay
+  // Batch: every trace operation was kept, and is replayed now.
   void replay_trace() {
-    std::optional<pending_alloc> pending;
-    std::vector<const ev::located*> kmsg_calls, kmsg_failures, kmsg_releases;
-    std::vector<std::size_t> trace_alloc_ops, trace_release_ops;
-    // Other sources' lines are checked against the model state at their time
-    // (ftrace and printk share local_clock), or at the end if they carry none.
+    begin_trace_replay();
+    for (const auto& t : trace_ops_) step(t);
+    end_trace_replay();
+  }
+
+  // Sorts the events read so far for the trace replay.  Other sources' lines are checked
+  // against the model state at their time (ftrace and printk share local_clock), or at
+  // the end if they carry none; pr_debug operation lines cross-check the trace.
+  void begin_trace_replay() {
     for (const auto& item : events_) {
       const auto* e = &item;
       if (e->from == ev::origin::ftrace) continue; // markers: the operations are in trace_ops_
-      if (std::holds_alternative<ev::alloc_call>(e->what)) kmsg_calls.push_back(e);
-      else if (std::holds_alternative<ev::alloc_failed>(e->what)) kmsg_failures.push_back(e);
-      else if (std::holds_alternative<ev::release_debug>(e->what)) kmsg_releases.push_back(e);
-      else if (e->where.time) timed_.push_back(e);
-      else untimed_.push_back(e);
+      if (!add_cross_check_line(e)) (e->where.time ? timed_ : untimed_).push_back(e);
     }
     // The cross-check pairs lines with operations by index: keep them all then.
-    retain_all_ = opt_.keep_matched || !kmsg_calls.empty() || !kmsg_failures.empty() || !kmsg_releases.empty();
+    retain_all_ = opt_.keep_matched || !kmsg_calls_.empty() || !kmsg_failures_.empty() || !kmsg_releases_.empty();
     std::stable_sort(timed_.begin(), timed_.end(),
                      [](const ev::located* a, const ev::located* b) { return *a->where.time < *b->where.time; });
-    for (const auto& t : trace_ops_) {
-      switch (t.what) {
-      case trace_op::kind::start:
-        if (pending) unfinished(*pending);
-        pending = pending_alloc{t.where(), t.where().time, name_of(t), t.count, t.align, {}, 0, {}, {}};
-        if (t.has_total && t.pfn != area_->count() && ours(name_of(t)))
-          check("total_count", false, t.where(), "trace says total_count=" + std::to_string(t.pfn) +
-                                                   ", the area has " + std::to_string(area_->count()));
-        break;
-      case trace_op::kind::busy_retry:
-        if (pending) pending->busy.push_back(t.pfn);
-        break;
-      case trace_op::kind::finish:
-        if (!pending || t.legacy)
-          pending = pending_alloc{t.where(), t.where().time, name_of(t), t.count, t.align, {}, 0, {}, {}};
-        pending->where = t.where();
-        if (retain_all_) trace_alloc_ops.push_back(rep_.ops.size()); // only the cross-check reads them
-        finish_alloc_trace(*pending, t);
-        pending.reset();
-        break;
-      case trace_op::kind::release:
-        if (retain_all_) trace_release_ops.push_back(rep_.ops.size());
-        release_trace(t);
-        break;
-      }
+  }
+
+  bool add_cross_check_line(const ev::located* e) {
+    if (std::holds_alternative<ev::alloc_call>(e->what)) kmsg_calls_.push_back(e);
+    else if (std::holds_alternative<ev::alloc_failed>(e->what)) kmsg_failures_.push_back(e);
+    else if (std::holds_alternative<ev::release_debug>(e->what)) kmsg_releases_.push_back(e);
+    else return false;
+    return true;
+  }
+
+  void end_trace_replay() {
+    if (has_pending_) unfinished(pending_);
+    has_pending_ = false;
+    cross_check(kmsg_calls_, kmsg_failures_, kmsg_releases_, trace_alloc_ops_, trace_release_ops_);
+  }
+
+  // One trace operation, in trace order.
+  void step(const trace_op& t) {
+    switch (t.what) {
+    case trace_op::kind::start:
+      if (has_pending_) unfinished(pending_);
+      start_pending(t);
+      if (t.has_total && t.pfn != area_->count() && ours(name_of(t)))
+        check("total_count", false, t.where(), "trace says total_count=" + std::to_string(t.pfn) +
+                                                 ", the area has " + std::to_string(area_->count()));
+      break;
+    case trace_op::kind::busy_retry:
+      if (has_pending_) pending_.busy.push_back(t.pfn);
+      break;
+    case trace_op::kind::finish:
+      if (!has_pending_ || t.legacy) start_pending(t);
+      pending_.where = t.where();
+      if (retain_all_) trace_alloc_ops_.push_back(rep_.ops.size()); // only the cross-check reads them
+      finish_alloc_trace(pending_, t);
+      has_pending_ = false;
+      break;
+    case trace_op::kind::release:
+      if (retain_all_) trace_release_ops_.push_back(rep_.ops.size());
+      release_trace(t);
+      break;
     }
-    if (pending) unfinished(*pending);
-    cross_check(kmsg_calls, kmsg_failures, kmsg_releases, trace_alloc_ops, trace_release_ops);
+  }
+
+  // The allocation a start (or a 4.x cma_alloc) event opens.  Assigned field by field
+  // into the one pending_alloc kept: building a fresh one per operation zeroed 150 bytes
+  // with `rep stos`, a tenth of the replay's own time.
+  void start_pending(const trace_op& t) {
+    auto& p = pending_;
+    p.where = t.where();
+    p.start_time = p.where.time;
+    p.name = name_of(t);
+    p.count = t.count;
+    p.align = t.align;
+    p.busy.clear();
+    p.busy_lines = 0;
+    p.failed_ret.reset();
+    p.failed_where.reset();
+    has_pending_ = true;
+  }
+
+  // ------------------------------------------------------- streamed trace replay
+  // At the first trace operation: when the area and the kernel are settled already,
+  // replay from here on as the operations arrive (and those kept so far: busy retries).
+  void start_streaming() {
+    stream_tried_ = true;
+    const auto facts = gather_boot();
+    if (!(opt_.kernel || facts.banner) || !(opt_.area || facts.reserved)) return; // they may come later
+    settle_kernel(facts);
+    rep_.notes.clear(); // finish_streaming() writes them, from every input
+    place_area(facts);
+    streamed_mid_stream_ = rep_.mid_stream;
+    begin_trace_replay();
+    streaming_ = true;
+    for (const auto& t : trace_ops_) step(t);
+    trace_ops_.clear();
+  }
+
+  // A non-trace event read after streaming began: merged where the batch replay puts it,
+  // or — if that place is already passed — the report is marked incomplete.
+  void arrived_while_streaming(const ev::located& e) {
+    if (e.from == ev::origin::ftrace) return; // markers
+    if (add_cross_check_line(&e)) {
+      if (!retain_all_) passed_by("a pr_debug operation line", e.where); // the records it pairs with are gone
+      return;
+    }
+    if (!e.where.time) return untimed_.push_back(&e);
+    if (*e.where.time < frontier_ && is_state_line(e)) return passed_by("a state line", e.where);
+    const auto by_time = [](const ev::located* a, const ev::located* b) { return *a->where.time < *b->where.time; };
+    timed_.insert(std::upper_bound(timed_.begin() + static_cast<std::ptrdiff_t>(timed_pos_), timed_.end(), &e, by_time), &e);
+  }
+
+  static bool is_state_line(const ev::located& e) {
+    const auto* m = std::get_if<ev::meminfo>(&e.what);
+    return (m && m->total) || std::holds_alternative<ev::memory_line>(e.what) ||
+           std::holds_alternative<ev::recorder_bitmap>(e.what) || std::holds_alternative<ev::show_areas>(e.what);
+  }
+
+  void passed_by(const char* what, const ev::source& where) {
+    incomplete(std::string(what) + " (input " + std::to_string(where.file) + ", line " + std::to_string(where.line) +
+               ") came after the operations it follows had been replayed");
+  }
+  void incomplete(std::string why) {
+    if (!rep_.needs_batch_replay) later_notes_.push_back(std::move(why) + ": this streamed report is incomplete (replay with stream off)");
+    rep_.needs_batch_replay = true;
+  }
+
+  void finish_streaming() {
+    settle_kernel(gather_boot()); // the notes, now that every input is in; the kernel is the one streamed
+    if (mid_stream_read_ && rep_.mid_stream != streamed_mid_stream_)
+      incomplete(std::string("verdicts were given as if the log ") + (streamed_mid_stream_ ? "started" : "did not start") +
+                 " mid-stream, and a later input says otherwise");
+    for (auto& n : later_notes_) rep_.notes.push_back(std::move(n));
+    end_trace_replay();
+    finish_report();
   }
 
   // a start event with no finish: ≤6.14 too-large requests (or a trace cut short)
@@ -550,6 +688,7 @@ private:
     std::string why;
     if (!res.ok) why = "the model rejects this release (outside the area)";
     if (why.empty() && !was_used) {
+      mid_stream_read_ = true;
       if (rep_.mid_stream) {
         o.result = verdict::inferred;
         o.note = "release of pages the log never showed allocated";
@@ -786,8 +925,9 @@ private:
       if (a.ret == ebusy) o.predicted_busy.push_back(a.pfn);
   }
 
-  void verdict_for(op_record& o, const std::string& why) const {
+  void verdict_for(op_record& o, const std::string& why) {
     if (why.empty()) return;
+    mid_stream_read_ = true;
     o.result = rep_.mid_stream && o.kind == op_kind::alloc && o.observed_ok ? verdict::inferred : verdict::diverged;
     o.note = why + (o.result == verdict::inferred ? " (mid-stream log: the kernel's result adopted)" : "");
   }
@@ -833,6 +973,7 @@ private:
   // Applies the side events printed before an operation at `next_op` (by timestamp).
   void apply_timed_before(const ev::source& next_op) {
     if (!next_op.time) return;
+    frontier_ = std::max(frontier_, *next_op.time);
     while (timed_pos_ < timed_.size() && *timed_[timed_pos_]->where.time < *next_op.time)
       side_event(*timed_[timed_pos_++]);
   }
@@ -868,7 +1009,7 @@ private:
   }
 
   replay_options opt_;
-  std::vector<ev::located> events_;        ///< everything but the ftrace operations
+  std::deque<ev::located> events_;         ///< everything but the ftrace operations (a deque: timed_ points into it)
   std::deque<trace_op> trace_ops_;         ///< the ftrace operations, in input order (a deque: grows without copying)
   static_assert(sizeof(trace_op) <= 48);
   std::vector<std::string> names_;         ///< area names the trace_ops_ refer to
@@ -881,6 +1022,17 @@ private:
   std::vector<const ev::located*> timed_, untimed_;
   bool retain_all_ = true;
   std::size_t timed_pos_ = 0;
+  // the trace replay's state between operations (streamed, they arrive one by one)
+  pending_alloc pending_;              ///< when has_pending_: the allocation a start event opened
+  bool has_pending_ = false;
+  std::vector<const ev::located*> kmsg_calls_, kmsg_failures_, kmsg_releases_;
+  std::vector<std::size_t> trace_alloc_ops_, trace_release_ops_;
+  bool streaming_ = false;
+  bool stream_tried_ = false;
+  bool streamed_mid_stream_ = false;   ///< what the streamed verdicts took it to be
+  bool mid_stream_read_ = false;       ///< a verdict depended on it
+  double frontier_ = -1e300;           ///< latest time an operation was replayed at
+  std::vector<std::string> later_notes_;
 };
 
 /// Replays the inputs (each read by formats::read_log) through the model: the batch
@@ -892,7 +1044,11 @@ inline replay_report replay(const std::vector<formats::read_result>& inputs, con
     for (const auto& u : in.unrecognised) r.on_unrecognised(u);
     r.end_input({in.lines, in.cma_lines, in.trace_overrun});
   }
-  return std::move(r).finish();
+  auto report = std::move(r).finish();
+  if (!report.needs_batch_replay) return report;
+  auto batch = opt;
+  batch.stream = false;
+  return replay(inputs, batch);
 }
 
 } // namespace cma
