@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <charconv>
+#include <random>
 #include <sstream>
 #include <string_view>
 #include <vector>
@@ -384,9 +385,42 @@ TEST_CASE("ftrace and printk timestamps read exactly as std::from_chars reads th
     if (ok) CHECK(*got == want);
     // as ftrace's locate() reads it: the stamp before "<stamp>: " must hold a '.'
     const auto line = "init-1 [000] ..... " + s + ": ";
-    const auto in_line = f::ftrace::detail_::timestamp_before(line, line.size() - 2);
+    double in_line = -1;
+    const bool found = f::ftrace::detail_::timestamp_before(line, line.size() - 2, in_line);
     const bool dotted = s.find('.') != std::string::npos;
-    REQUIRE(in_line.has_value() == (ok && dotted));
-    if (in_line) CHECK(*in_line == want);
+    REQUIRE(found == (ok && dotted));
+    if (found) CHECK(in_line == want);
   }
+}
+
+//  field_cursor reads a 16-digit %p value eight digits at a time (hex8), anything else a
+//  digit at a time.  Random values of 14 to 19 characters — hex digits of both cases,
+//  "0x", and bytes that are not digits (space, '/', ':', '@', 'G', '`', 'x', DEL, 0x80, 0xff
+//  sit at the edges of the digit ranges) — followed by the end or by another field.
+//  Expect: the value and the verdict of to_u64 (at most 16 digits after an optional 0x).
+TEST_CASE("a hex field is read eight digits at a time exactly as to_u64 reads it") {
+  namespace d = cma::formats::detail;
+  std::mt19937_64 rng(11);
+  const std::string digits = "0123456789abcdefABCDEF";
+  const std::string edges = " /:@G`gx\x7f\x80\xff";
+  std::size_t wide = 0;
+  for (int i = 0; i < 200000; ++i) {
+    std::string v;
+    if (rng() % 4 == 0) v = "0x";
+    const std::size_t len = 14 + rng() % 6;
+    while (v.size() < len) v += rng() % 8 ? digits[rng() % digits.size()] : edges[rng() % edges.size()];
+    const bool more = rng() % 2;
+    const std::string line = "page=" + v + (more ? " count=7" : "");
+    INFO(line);
+    d::field_cursor c(line);
+    const auto got = c.number<16>("page");
+    const bool read = more ? (c.number<10>("count") == 7 && c.done()) : c.done();
+    std::string_view body(v);
+    if (body.substr(0, 2) == "0x") body.remove_prefix(2);
+    const auto want = body.find(' ') == std::string_view::npos && body.size() <= 16 ? d::to_u64(v, 16) : std::nullopt;
+    REQUIRE(read == want.has_value());
+    if (want) CHECK(got == *want);
+    wide += want && body.size() == 16;
+  }
+  CHECK(wide > 1000); // the 8-at-a-time path was taken
 }

@@ -142,8 +142,9 @@ inline void split_glued(std::string_view line, std::vector<std::string_view>& ou
 
 // "# entries-in-buffer/entries-written: A/B": A < B means the ring buffer wrapped.
 inline void note_overrun(std::string_view line, read_summary& sum) {
+  if (!starts_with_hash(line)) return; // (most lines: no trim)
   const auto t = trim(line);
-  if (t.empty() || t.front() != '#' || !starts_with(t, "# entries-in-buffer/entries-written: ")) return;
+  if (!starts_with(t, "# entries-in-buffer/entries-written: ")) return;
   auto s = t.substr(37);
   auto a = eat_u64(s);
   if (a && eat(s, "/")) {

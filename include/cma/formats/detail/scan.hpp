@@ -42,6 +42,16 @@ inline std::string_view trim(std::string_view s) noexcept {
   return s;
 }
 
+/// Is the first byte that trim() keeps a '#'?  (A comment or header line, told
+/// without trimming the line.)
+inline bool starts_with_hash(std::string_view s) noexcept {
+  constexpr std::uint64_t eight_spaces = 0x2020202020202020ull;
+  std::size_t i = 0;
+  for (std::uint64_t w; i + 8 <= s.size() && (std::memcpy(&w, s.data() + i, 8), w == eight_spaces);) i += 8;
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')) ++i;
+  return i < s.size() && s[i] == '#';
+}
+
 /// A digit's value in bases up to 36 ('a'/'A' = 10), or 255.
 constexpr unsigned digit_value(char c) noexcept {
   if (c >= '0' && c <= '9') return static_cast<unsigned>(c - '0');
@@ -212,6 +222,14 @@ public:
     static_assert(Base == 10 || Base == 16);
     if (!eat_key(key)) return 0;
     if (Base == 16 && s_.size() >= 2 && s_[0] == '0' && (s_[1] == 'x' || s_[1] == 'X')) s_.remove_prefix(2);
+    if constexpr (Base == 16) { // a %p page: 16 digits, read 8 at a time
+      std::uint64_t hi = 0, lo = 0;
+      if (s_.size() >= 16 && (s_.size() == 16 || s_[16] == ' ') && hex8(s_.data(), hi) && hex8(s_.data() + 8, lo)) {
+        s_.remove_prefix(16);
+        eat_separator();
+        return hi << 32 | lo;
+      }
+    }
     std::uint64_t v = 0;
     std::size_t n = 0;
     for (unsigned d; n < s_.size() && (d = small_digit(s_[n])) < Base; ++n) v = v * Base + d;
@@ -227,6 +245,25 @@ private:
     if (!ok_ || s_.size() <= key.size() || s_[key.size()] != '=' || !same(s_.substr(0, key.size()), key))
       return fail(), false;
     s_.remove_prefix(key.size() + 1);
+    return true;
+  }
+  // Eight hex digits at p (first the most significant), all checked, as one 64-bit word:
+  // each byte's range tested in its own lane (no carry crosses a lane, as every lane is
+  // ASCII), then the nibbles packed pairwise.  False if any byte is not a hex digit.
+  static bool hex8(const char* p, std::uint64_t& out) noexcept {
+    constexpr std::uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    std::uint64_t x;
+    std::memcpy(&x, p, 8); // little-endian: the first digit is the lowest byte
+    if (x & high) return false;
+    const std::uint64_t y = x | 0x2020202020202020ull; // 'A'-'F' as 'a'-'f'; digits unchanged
+    const auto in = [y](std::uint64_t lo, std::uint64_t hi) { // bit 7 of each lane: lo <= byte <= hi
+      return (y + (0x80 - lo) * ones) & ~(y + (0x7f - hi) * ones) & high;
+    };
+    if ((in('0', '9') | in('a', 'f')) != high) return false;
+    std::uint64_t v = (y & 0x0f0f0f0f0f0f0f0full) + ((y >> 6) & ones) * 9; // one digit's value per byte
+    v = ((v & 0x000f000f000f000full) << 4) | ((v & 0x0f000f000f000f00ull) >> 8);
+    v = ((v & 0x000000ff000000ffull) << 8) | ((v & 0x00ff000000ff0000ull) >> 16);
+    out = ((v & 0x000000000000ffffull) << 16) | ((v & 0x0000ffff00000000ull) >> 32);
     return true;
   }
   // digit_value for bases up to 16 as one table load: 255 for anything else.
