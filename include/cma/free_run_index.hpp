@@ -220,7 +220,9 @@ private:
     const query q{start, nr, mask, offset};
     auto [b, k] = start == 0 ? position{0, 0} : first_run_ending_after(start);
     if (b < blocks_.size()) { // the rest of the block holding `start`, its first run clipped
-      if (const bitmap_no_t idx = scan_block(b, k, q); idx != none()) return idx;
+      // (clipping only shortens what a run offers: a block whose bound is short is skipped too)
+      if (cls.cap[b] >= nr)
+        if (const bitmap_no_t idx = scan_block(b, k, q); idx != none()) return idx;
       ++b;
     }
     for (; b < blocks_.size(); ++b) {

@@ -184,7 +184,7 @@ inline bool parse_canonical(const located_event& loc, parsed_line& out) {
       return true;
     }
     auto& e = emplace_event<ev::alloc_finish>(out, loc.time);
-    e.name = std::string(name), e.pfn = pfn, e.page = page, e.count = count, e.align = static_cast<unsigned>(align);
+    e.name.emplace(name), e.pfn = pfn, e.page = page, e.count = count, e.align = static_cast<unsigned>(align);
     if (has_err) e.errorno = err;
     return true;
   }
@@ -193,7 +193,7 @@ inline bool parse_canonical(const located_event& loc, parsed_line& out) {
     const auto pfn = c.number<16>("pfn"), page = c.number<16>("page"), count = c.number<10>("count");
     if (!c.done()) return false;
     auto& e = emplace_event<ev::release>(out, loc.time);
-    e.name = std::string(name), e.pfn = pfn, e.page = page, e.count = count;
+    e.name.emplace(name), e.pfn = pfn, e.page = page, e.count = count;
     return true;
   }
   default:

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <charconv>
 #include <cstdint>
 #include <cstring>
@@ -16,29 +17,38 @@ namespace cma::formats::detail {
 
 inline bool starts_with(std::string_view s, std::string_view p) noexcept { return s.substr(0, p.size()) == p; }
 
-/// a == b for the short strings of a trace line (event names, keys, area names): a
-/// plain loop the compiler inlines, where == calls memcmp.
+/// a == b for the short strings of a trace line (event names, keys, area names), where
+/// == calls memcmp: words compared, the last one overlapping the one before (a key of
+/// 4 to 8 bytes is two loads a side, a name of 9 to 16 four).
 inline bool same(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  std::size_t i = 0;
-  for (std::uint64_t x, y; i + 8 <= a.size(); i += 8) {
-    std::memcpy(&x, a.data() + i, 8);
-    std::memcpy(&y, b.data() + i, 8);
-    if (x != y) return false;
+  const std::size_t n = a.size();
+  if (n != b.size()) return false;
+  const char *p = a.data(), *q = b.data();
+  const auto eq = [p, q]<class W>(std::size_t at, W) {
+    W x, y;
+    std::memcpy(&x, p + at, sizeof x);
+    std::memcpy(&y, q + at, sizeof y);
+    return x == y;
+  };
+  if (n >= 8) {
+    for (std::size_t i = 0; i + 8 < n; i += 8)
+      if (!eq(i, std::uint64_t{})) return false;
+    return eq(n - 8, std::uint64_t{});
   }
-  for (; i < a.size(); ++i)
-    if (a[i] != b[i]) return false;
+  if (n >= 4) return eq(0, std::uint32_t{}) && eq(n - 4, std::uint32_t{});
+  for (std::size_t i = 0; i < n; ++i)
+    if (p[i] != q[i]) return false;
   return true;
 }
 
 inline std::string_view trim(std::string_view s) noexcept {
+  const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  if (!s.empty() && !blank(s.front()) && !blank(s.back())) return s; // nothing to trim: most calls
   // ftrace right-aligns the task name: most trace lines start with a dozen spaces, skipped 8 at a time
   constexpr std::uint64_t eight_spaces = 0x2020202020202020ull;
   for (std::uint64_t w; s.size() >= 8 && (std::memcpy(&w, s.data(), 8), w == eight_spaces);) s.remove_prefix(8);
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-    s.remove_suffix(1);
+  while (!s.empty() && blank(s.front())) s.remove_prefix(1);
+  while (!s.empty() && blank(s.back())) s.remove_suffix(1);
   return s;
 }
 
@@ -202,12 +212,16 @@ public:
   bool done() const noexcept { return ok_ && s_.empty(); }
   bool at_end() const noexcept { return s_.empty(); }
 
+  // Keys are literals, their length a template argument: each key compare is then a
+  // fixed-size memcmp the compiler turns into a load and a compare.
+
   /// The value up to the next space.
-  std::string_view text(std::string_view key) noexcept {
+  template <std::size_t N>
+  std::string_view text(const char (&key)[N]) noexcept {
     if (!eat_key(key)) return {};
     std::size_t n = 0;
     while (n < s_.size() && s_[n] != ' ') ++n;
-    const auto v = s_.substr(0, n);
+    const std::string_view v(s_.data(), n);
     s_.remove_prefix(n);
     eat_separator();
     return v;
@@ -217,12 +231,12 @@ public:
   /// digits than can be read without an overflow check (to_u64 then decides).  The base
   /// is a template argument: v * 16 is a shift, v * 10 two adds — a multiply per digit
   /// would be the longest chain of a trace line's parse.
-  template <unsigned Base>
-  std::uint64_t number(std::string_view key) noexcept {
+  template <unsigned Base, std::size_t N>
+  std::uint64_t number(const char (&key)[N]) noexcept {
     static_assert(Base == 10 || Base == 16);
     if (!eat_key(key)) return 0;
     if (Base == 16 && s_.size() >= 2 && s_[0] == '0' && (s_[1] == 'x' || s_[1] == 'X')) s_.remove_prefix(2);
-    if constexpr (Base == 16) { // a %p page: 16 digits, read 8 at a time
+    if constexpr (Base == 16 && std::endian::native == std::endian::little) { // a %p page: 16 digits, read 8 at a time
       std::uint64_t hi = 0, lo = 0;
       if (s_.size() >= 16 && (s_.size() == 16 || s_[16] == ' ') && hex8(s_.data(), hi) && hex8(s_.data() + 8, lo)) {
         s_.remove_prefix(16);
@@ -241,10 +255,11 @@ public:
   }
 
 private:
-  bool eat_key(std::string_view key) noexcept {
-    if (!ok_ || s_.size() <= key.size() || s_[key.size()] != '=' || !same(s_.substr(0, key.size()), key))
-      return fail(), false;
-    s_.remove_prefix(key.size() + 1);
+  template <std::size_t N>
+  bool eat_key(const char (&key)[N]) noexcept {
+    constexpr std::size_t n = N - 1; // the literal's '\0'
+    if (!ok_ || s_.size() <= n || s_[n] != '=' || std::memcmp(s_.data(), key, n) != 0) return fail(), false;
+    s_.remove_prefix(n + 1);
     return true;
   }
   // Eight hex digits at p (first the most significant), all checked, as one 64-bit word:
