@@ -325,6 +325,19 @@ TEST_CASE("a memblock description file is the dump's entry lines without the hea
   CHECK(has_warning(b, "reserved [0x0000000048000000-0x00000000480f3fff]"));
 }
 
+//  Regression (libFuzzer, fuzzer-parse_cmdline): a node number of many digits overflowed
+//  an int while it was read.  Expect: the line still parses, the node left unknown (0),
+//  and a plain node number is still read.
+TEST_CASE("a memblock line with an absurd node number parses without overflow", "[memblock_debug]") {
+  namespace mb = cma::formats::memblock_debug::detail_;
+  const auto huge = mb::classify(" memory[0x0]\t[0x40000000-0x7fffffff], 0x40000000 bytes on node 99999999999999 flags: 0x0");
+  CHECK(huge.kind == mb::mb_line_kind::dump_memory);
+  CHECK(huge.nid == 0);
+  CHECK(huge.start == 0x40000000);
+  const auto two = mb::classify(" memory[0x0]\t[0x40000000-0x7fffffff], 0x40000000 bytes on node 12 flags: 0x0");
+  CHECK(two.nid == 12);
+}
+
 // ---------------------------------------------------------------------------
 // The field notes' 4.15 x86 boot
 

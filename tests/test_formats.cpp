@@ -396,13 +396,15 @@ TEST_CASE("ftrace and printk timestamps read exactly as std::from_chars reads th
 //  field_cursor reads a 16-digit %p value eight digits at a time (hex8), anything else a
 //  digit at a time.  Random values of 14 to 19 characters — hex digits of both cases,
 //  "0x", and bytes that are not digits (space, '/', ':', '@', 'G', '`', 'x', DEL, 0x80, 0xff
-//  sit at the edges of the digit ranges) — followed by the end or by another field.
+//  sit at the edges of the digit ranges; 0x10-0x19, NUL and other control bytes) —
+//  followed by the end or by another field.
 //  Expect: the value and the verdict of to_u64 (at most 16 digits after an optional 0x).
 TEST_CASE("a hex field is read eight digits at a time exactly as to_u64 reads it") {
   namespace d = cma::formats::detail;
   std::mt19937_64 rng(11);
   const std::string digits = "0123456789abcdefABCDEF";
-  const std::string edges = " /:@G`gx\x7f\x80\xff";
+  // (0x10-0x19 are digits once case-folded with | 0x20: the fuzzer found hex8 taking them)
+  const std::string edges = std::string(" /:@G`gx\x7f\x80\xff\x10\x19\x01\x16") + '\0';
   std::size_t wide = 0;
   for (int i = 0; i < 200000; ++i) {
     std::string v;

@@ -20,8 +20,9 @@
 // lines, /proc/meminfo CmaTotal and the Memory: line's cma-reserved.
 //
 // cma::replayer takes the events one at a time, straight from the parser
-// (formats::log_reader), and keeps only a compact record of each trace operation;
-// replay() is its batch form over read_log's results.  Same report either way.
+// (formats::log_reader): trace operations are replayed as they arrive once the area and
+// kernel are known, else kept in compact form until the end; replay() is its batch form
+// over read_log's results.  Same report either way.
 //
 // Pure: no I/O.  The caller (sim/cmd_replay.cpp) reads files and prints.
 #pragma once

@@ -152,10 +152,12 @@ inline mb_line classify_dump_entry(std::string_view l, mb_line_kind kind) {
   out.start = r->first.start;
   out.end = r->first.end;
   if (const auto node = l.find("on node ", r->second); node != std::string_view::npos) {
+    // A node number has a few digits; a longer run is not one (and would overflow an
+    // int: the fuzzer's find), so the node stays unknown (0).
     int n = 0;
-    for (std::size_t i = node + 8; i < l.size() && l[i] >= '0' && l[i] <= '9'; ++i)
-      n = n * 10 + (l[i] - '0');
-    out.nid = n;
+    std::size_t i = node + 8;
+    for (; i < l.size() && l[i] >= '0' && l[i] <= '9' && i < node + 8 + 6; ++i) n = n * 10 + (l[i] - '0');
+    if (i == l.size() || l[i] < '0' || l[i] > '9') out.nid = n;
   }
   if (const auto f = l.find("flags: ", r->second); f != std::string_view::npos)
     if (const auto v = parse_hex(l, f + 7)) out.flags = static_cast<unsigned>(v->first);

@@ -270,11 +270,13 @@ private:
     std::uint64_t x;
     std::memcpy(&x, p, 8); // little-endian: the first digit is the lowest byte
     if (x & high) return false;
-    const std::uint64_t y = x | 0x2020202020202020ull; // 'A'-'F' as 'a'-'f'; digits unchanged
-    const auto in = [y](std::uint64_t lo, std::uint64_t hi) { // bit 7 of each lane: lo <= byte <= hi
-      return (y + (0x80 - lo) * ones) & ~(y + (0x7f - hi) * ones) & high;
+    // 'A'-'F' as 'a'-'f', digits unchanged — but 0x10-0x19 would pass as digits too, so
+    // the digit range is tested on the bytes as they are (the fuzzer's find)
+    const std::uint64_t y = x | 0x2020202020202020ull;
+    const auto in = [](std::uint64_t w, std::uint64_t lo, std::uint64_t hi) { // bit 7 of each lane: lo <= byte <= hi
+      return (w + (0x80 - lo) * ones) & ~(w + (0x7f - hi) * ones) & high;
     };
-    if ((in('0', '9') | in('a', 'f')) != high) return false;
+    if ((in(x, '0', '9') | in(y, 'a', 'f')) != high) return false;
     std::uint64_t v = (y & 0x0f0f0f0f0f0f0f0full) + ((y >> 6) & ones) * 9; // one digit's value per byte
     v = ((v & 0x000f000f000f000full) << 4) | ((v & 0x0f000f000f000f00ull) >> 8);
     v = ((v & 0x000000ff000000ffull) << 8) | ((v & 0x00ff000000ff0000ull) >> 16);
