@@ -479,3 +479,29 @@ TEST_CASE("a verdict that assumed a mid-stream log makes the streamed report inc
   CHECK(full.count_of(cma::verdict::diverged) == kept.count_of(cma::verdict::diverged));
   CHECK(full.count_of(cma::verdict::inferred) == 0);
 }
+
+//  Regression (libFuzzer, fuzzer-parse_log): streamed, an allocation left open by a start
+//  event kept a view of its interned area name; the next start event, naming a second
+//  area, grew the name table and moved that name (a use after free under ASan, a wrong
+//  or garbled area otherwise).  Expect: each unfinished start is judged under its own
+//  area name — ours checked, the other area's unchecked.
+TEST_CASE("an allocation left open keeps its area name while later events name other areas") {
+  const std::string trace = "# tracer: nop\n"
+                            "init-1 [000] ..... 1.000000: cma_alloc_start: name=reserved count=4 align=2\n"
+                            "init-1 [000] ..... 1.000001: cma_alloc_start: name=other-area-with-a-long-name count=4 align=2\n"
+                            "init-1 [000] ..... 1.000002: cma_alloc_start: name=third-area-with-a-long-name count=4 align=2\n";
+  cma::replay_options opt;
+  opt.area = cma::area_spec{"reserved", 0x40000000, 1u << 20, 0};
+  opt.kernel = cma::kernel_version{6, 1, 0};
+  for (bool stream : {true, false}) {
+    INFO("stream " << stream);
+    opt.stream = stream;
+    const auto r = replay_texts({trace}, opt);
+    REQUIRE(r.ops.size() == 3);
+    CHECK(r.ops[0].area == "reserved");
+    CHECK(r.ops[0].result == cma::verdict::diverged); // the model would have traced a finish
+    CHECK(r.ops[1].area == "other-area-with-a-long-name");
+    CHECK(r.ops[1].result == cma::verdict::unchecked);
+    CHECK(r.ops[2].area == "third-area-with-a-long-name");
+  }
+}

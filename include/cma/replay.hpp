@@ -1013,7 +1013,7 @@ private:
   std::deque<ev::located> events_;         ///< everything but the ftrace operations (a deque: timed_ points into it)
   std::deque<trace_op> trace_ops_;         ///< the ftrace operations, in input order (a deque: grows without copying)
   static_assert(sizeof(trace_op) <= 48);
-  std::vector<std::string> names_;         ///< area names the trace_ops_ refer to
+  std::deque<std::string> names_;          ///< area names trace_ops_ and pending_ refer to (a deque: a view of one survives the next)
   std::uint32_t last_name_ = 0;
   bool have_trace_ = false;                ///< a start, finish or release event was traced
   bool overrun_ = false;
