@@ -264,13 +264,16 @@ TEST_CASE("without a Reserved line the boot model places the area from the comma
 // ---------------------------------------------------------------- streaming
 namespace {
 // What `cmasim replay` does: each file read in pieces, each line's events straight to a replayer.
-cma::replay_report replay_streamed(const std::vector<std::string>& texts, cma::replay_options opt, std::size_t piece) {
+// `streamed`, if given: whether the replayer replayed the trace as it arrived.
+cma::replay_report replay_streamed(const std::vector<std::string>& texts, cma::replay_options opt, std::size_t piece,
+                                   bool* streamed = nullptr) {
   cma::replayer r(opt);
   for (unsigned i = 0; i < texts.size(); ++i) {
     cma::formats::log_reader reader(i, r);
     for (std::size_t at = 0; at < texts[i].size(); at += piece) reader.feed(std::string_view(texts[i]).substr(at, piece));
     r.end_input(reader.finish());
   }
+  if (streamed) *streamed = r.streaming();
   return std::move(r).finish();
 }
 
@@ -377,12 +380,6 @@ std::vector<std::string> fixture_texts(const std::string& dir, std::initializer_
   return texts;
 }
 
-cma::replay_report replay_streamed(const std::vector<std::string>& texts, cma::replay_options opt, bool& streamed) {
-  cma::replayer r(opt);
-  for (unsigned i = 0; i < texts.size(); ++i) r.end_input(cma::formats::read_log(texts[i], i, r));
-  streamed = r.streaming();
-  return std::move(r).finish();
-}
 } // namespace
 
 //  The trace replayed as it is read — the area and kernel known before its first event,
@@ -401,11 +398,11 @@ TEST_CASE("a trace replayed as it streams gives the report of the trace kept and
     opt.keep_matched = keep;
     opt.stream = false;
     bool streamed = true;
-    const auto kept = replay_streamed(texts, opt, streamed);
+    const auto kept = replay_streamed(texts, opt, 1 << 20, &streamed);
     CHECK_FALSE(streamed);
     CHECK(kept.all_matched());
     opt.stream = true;
-    const auto live = replay_streamed(texts, opt, streamed);
+    const auto live = replay_streamed(texts, opt, 1 << 20, &streamed);
     CHECK(streamed);
     CHECK_FALSE(live.needs_batch_replay);
     check_same_report(live, kept);
@@ -414,11 +411,11 @@ TEST_CASE("a trace replayed as it streams gives the report of the trace kept and
     const auto trace = fixture_texts(dir, {"trace.txt"});
     opt.area = cma::area_spec{kept.area_name, kept.base_pfn << cma::page_shift, kept.count << cma::page_shift, 0};
     opt.kernel = cma::kernel_version::parse(kept.kernel);
-    const auto alone = replay_streamed(trace, opt, streamed);
+    const auto alone = replay_streamed(trace, opt, 1 << 20, &streamed);
     CHECK(streamed);
     CHECK_FALSE(alone.needs_batch_replay);
     opt.stream = false;
-    check_same_report(alone, replay_streamed(trace, opt, streamed));
+    check_same_report(alone, replay_streamed(trace, opt, 1 << 20, &streamed));
   }
 }
 
@@ -437,13 +434,13 @@ TEST_CASE("a state line that arrives after the operations it precedes makes the 
     opt.keep_matched = keep;
     opt.stream = true;
     bool streamed = false;
-    const auto live = replay_streamed(texts, opt, streamed);
+    const auto live = replay_streamed(texts, opt, 1 << 20, &streamed);
     CHECK(streamed);
     CHECK(live.needs_batch_replay);
     CHECK(std::any_of(live.notes.begin(), live.notes.end(),
                       [](const std::string& n) { return n.find("streamed report is incomplete") != std::string::npos; }));
     opt.stream = false;
-    const auto kept = replay_streamed(texts, opt, streamed);
+    const auto kept = replay_streamed(texts, opt, 1 << 20, &streamed);
     CHECK_FALSE(kept.needs_batch_replay);
     CHECK(kept.all_matched());
     CHECK(kept.checks.size() > 100); // the bitmap dumps and the cross-checks
@@ -465,12 +462,12 @@ TEST_CASE("a verdict that assumed a mid-stream log makes the streamed report inc
   cma::replay_options opt;
   opt.stream = false;
   bool streamed = false;
-  const auto kept = replay_streamed(texts, opt, streamed);
+  const auto kept = replay_streamed(texts, opt, 1 << 20, &streamed);
   REQUIRE(kept.first_divergence());
   opt.area = cma::area_spec{kept.area_name, kept.base_pfn << cma::page_shift, kept.count << cma::page_shift, 0};
   opt.kernel = cma::kernel_version{6, 1, 0};
   opt.stream = true;
-  const auto live = replay_streamed(texts, opt, streamed);
+  const auto live = replay_streamed(texts, opt, 1 << 20, &streamed);
   CHECK(streamed);
   CHECK(live.needs_batch_replay);
   CHECK(live.count_of(cma::verdict::inferred) > 0);

@@ -566,6 +566,7 @@ private:
     timed_.insert(std::upper_bound(timed_.begin() + static_cast<std::ptrdiff_t>(timed_pos_), timed_.end(), &e, by_time), &e);
   }
 
+  // The events side_event() checks against the model's state (keep the two in step).
   static bool is_state_line(const ev::located& e) {
     const auto* m = std::get_if<ev::meminfo>(&e.what);
     return (m && m->total) || std::holds_alternative<ev::memory_line>(e.what) ||

@@ -41,24 +41,30 @@ inline bool same(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
-inline std::string_view trim(std::string_view s) noexcept {
-  const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-  if (!s.empty() && !blank(s.front()) && !blank(s.back())) return s; // nothing to trim: most calls
-  // ftrace right-aligns the task name: most trace lines start with a dozen spaces, skipped 8 at a time
+/// The bytes trim() drops.
+constexpr bool is_blank(char c) noexcept { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+/// How many blanks s starts with.  ftrace right-aligns the task name: most trace lines
+/// start with a dozen spaces, skipped 8 at a time.
+inline std::size_t leading_blanks(std::string_view s) noexcept {
   constexpr std::uint64_t eight_spaces = 0x2020202020202020ull;
-  for (std::uint64_t w; s.size() >= 8 && (std::memcpy(&w, s.data(), 8), w == eight_spaces);) s.remove_prefix(8);
-  while (!s.empty() && blank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && blank(s.back())) s.remove_suffix(1);
+  std::size_t i = 0;
+  for (std::uint64_t w; i + 8 <= s.size() && (std::memcpy(&w, s.data() + i, 8), w == eight_spaces);) i += 8;
+  while (i < s.size() && is_blank(s[i])) ++i;
+  return i;
+}
+
+inline std::string_view trim(std::string_view s) noexcept {
+  if (!s.empty() && !is_blank(s.front()) && !is_blank(s.back())) return s; // nothing to trim: most calls
+  s.remove_prefix(leading_blanks(s));
+  while (!s.empty() && is_blank(s.back())) s.remove_suffix(1);
   return s;
 }
 
 /// Is the first byte that trim() keeps a '#'?  (A comment or header line, told
 /// without trimming the line.)
 inline bool starts_with_hash(std::string_view s) noexcept {
-  constexpr std::uint64_t eight_spaces = 0x2020202020202020ull;
-  std::size_t i = 0;
-  for (std::uint64_t w; i + 8 <= s.size() && (std::memcpy(&w, s.data() + i, 8), w == eight_spaces);) i += 8;
-  while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')) ++i;
+  const std::size_t i = leading_blanks(s);
   return i < s.size() && s[i] == '#';
 }
 
