@@ -1,4 +1,4 @@
-// fuzzer-parse_cmdline — the kernel command line as cma/early_cma.hpp reads it.
+// fuzzer-parse_cmdline — the kernel command line as cma/boot/early_cma.hpp reads it.
 //
 // Property, for any bytes: split_cmdline() and parse_early_cma_params() never
 // crash, throw or read out of bounds (for every version series modelled); the
@@ -8,9 +8,9 @@
 // The same bytes also go through memblock_debug::parse() (cma/formats/
 // memblock_debug.hpp), whose property is only "never crashes, and a result has
 // memory".
-#include <cma/early_cma.hpp>
+#include <cma/boot/early_cma.hpp>
 #include <cma/formats/memblock_debug.hpp>
-#include <cma/memparse.hpp>
+#include <cma/boot/memparse.hpp>
 
 #include <cstdint>
 #include <cstdlib>

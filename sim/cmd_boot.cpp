@@ -8,13 +8,13 @@
 // variant, or `cma: Failed to reserve …`), then base_pfn, count, the alignment
 // applied, the boot-time DMA atomic pool allocations, CmaTotal and the Memory:
 // line's cma-reserved, warnings, and which inputs were assumed.  The model is
-// include/cma/boot.hpp; this file only reads files and prints.
+// include/cma/boot/boot.hpp; this file only reads files and prints.
 // --memblock reads a `memblock=debug` boot log (include/cma/formats/
 // memblock_debug.hpp) instead of the machine profile; without --cmdline the log's
 // "Kernel command line:" is used.  Errors go to stderr with exit code 2.
 #include "commands.hpp"
 
-#include <cma/boot.hpp>
+#include <cma/boot/boot.hpp>
 #include <cma/formats/memblock_debug.hpp>
 
 #include <fmt/format.h>

@@ -1,6 +1,6 @@
-// Tests for the boot placement model: cma/memblock.hpp, cma/cma_declare_contiguous.hpp,
-// cma/dma_contiguous_reserve.hpp, cma/dma_atomic_pool.hpp, cma/machine.hpp,
-// cma/formats/memblock_debug.hpp and cma/boot.hpp.
+// Tests for the boot placement model: cma/boot/memblock.hpp, cma/boot/cma_declare_contiguous.hpp,
+// cma/boot/dma_contiguous_reserve.hpp, cma/boot/dma_atomic_pool.hpp, cma/boot/machine.hpp,
+// cma/formats/memblock_debug.hpp and cma/boot/boot.hpp.
 //
 // The trace checks predict each recorded boot (tests/data/traces) from its
 // cmdline.txt and the -m of qemu_cmd.txt alone, once with the qemu-virt profile
@@ -8,7 +8,7 @@
 // (answer lines removed), and compare: the kernel's `cma: Reserved/Failed` line,
 // the `cma-reserved` K of the Memory: line, CmaTotal, the DMA pool lines and the
 // (count, align, pfn) of every boot-time cma_alloc in trace.txt.
-#include <cma/boot.hpp>
+#include <cma/boot/boot.hpp>
 #include <cma/formats/memblock_debug.hpp>
 
 #include <catch2/catch.hpp>

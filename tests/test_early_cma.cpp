@@ -1,7 +1,7 @@
-// Tests for cma/early_cma.hpp: the command line split as parse_args() splits it,
+// Tests for cma/boot/early_cma.hpp: the command line split as parse_args() splits it,
 // and `cma=` / `cma_pernuma=` / `numa_cma=` read as kernel/dma/contiguous.c reads
 // them, including the quirks (trailing junk, a later cma= keeping base/limit).
-#include <cma/early_cma.hpp>
+#include <cma/boot/early_cma.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -1,7 +1,7 @@
-// Tests for cma/memparse.hpp: lib/cmdline.c memparse() on the inputs the kernel
+// Tests for cma/boot/memparse.hpp: lib/cmdline.c memparse() on the inputs the kernel
 // documentation and the traces use, and on its corner cases (base detection,
 // suffixes, wrap-around, where the pointer stops).
-#include <cma/memparse.hpp>
+#include <cma/boot/memparse.hpp>
 
 #include <catch2/catch.hpp>
 

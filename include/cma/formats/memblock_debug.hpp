@@ -38,8 +38,8 @@
 // Invariant: parse never throws on any text; a result has at least one memory region.
 #pragma once
 
-#include "../memblock.hpp"
-#include "../memparse.hpp"
+#include "../boot/memblock.hpp"
+#include "../boot/memparse.hpp"
 
 #include <algorithm>
 #include <cstdint>

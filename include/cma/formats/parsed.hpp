@@ -1,7 +1,7 @@
 // cma/formats/parsed.hpp — what a format parser says about one line.
 #pragma once
 
-#include "../event.hpp"
+#include "event.hpp"
 
 #include <optional>
 #include <string>

@@ -1,4 +1,4 @@
-// cma/memblock.hpp — the boot-time physical memory map: memblock.memory and
+// cma/boot/memblock.hpp — the boot-time physical memory map: memblock.memory and
 // memblock.reserved, and the free-range search CMA reservations go through.
 //
 // Models mm/memblock.c (read in 6.1.192; the search helpers are the same in 4.15,

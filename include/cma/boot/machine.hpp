@@ -1,4 +1,4 @@
-// cma/machine.hpp — built-in memblock states: what is reserved when CMA is declared.
+// cma/boot/machine.hpp — built-in memblock states: what is reserved when CMA is declared.
 //
 // Two profiles, each a description of one machine as the kernel sees it at the
 // moment dma_contiguous_reserve() runs:

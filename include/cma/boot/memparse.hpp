@@ -1,4 +1,4 @@
-// cma/memparse.hpp — the kernel's memparse(): "64M", "0x48000000", "1G" → bytes.
+// cma/boot/memparse.hpp — the kernel's memparse(): "64M", "0x48000000", "1G" → bytes.
 //
 // Models lib/cmdline.c memparse() with lib/vsprintf.c simple_strtoull() and
 // lib/kstrtox.c _parse_integer_fixup_radix()/_parse_integer_limit(), read in

@@ -1,4 +1,4 @@
-// cma/event.hpp — what a kernel log or trace says happened, format-independent.
+// cma/formats/event.hpp — what a kernel log or trace says happened, format-independent.
 //
 // The formats (include/cma/formats/) turn text into these; the replay
 // (replay.hpp) is the only place where they meet the model.  Each event keeps
@@ -7,8 +7,8 @@
 // pr_debug "returned %p" with a later "cma_release(page %p…)".
 #pragma once
 
-#include "kernel_version.hpp"
-#include "types.hpp"
+#include "../kernel_version.hpp"
+#include "../types.hpp"
 
 #include <cstdint>
 #include <optional>

@@ -1,4 +1,4 @@
-// cma/boot.hpp — where each CMA area lands at boot and what the kernel reports.
+// cma/boot/boot.hpp — where each CMA area lands at boot and what the kernel reports.
 //
 // The top of the boot model: kernel version, arch, RAM size, command line and a
 // memblock state (a machine profile, or one read from a memblock=debug log) →

@@ -1,4 +1,4 @@
-// cma/replay.hpp — where events meet the model.
+// cma/replay/replayer.hpp — where events meet the model.
 //
 // replay() takes what the formats read from one or more inputs, builds the area
 // the boot lines describe (or the caller's --area), and re-runs every CMA
@@ -27,10 +27,10 @@
 // Pure: no I/O.  The caller (sim/cmd_replay.cpp) reads files and prints.
 #pragma once
 
-#include "allocator.hpp"
-#include "boot.hpp"
-#include "event.hpp"
-#include "formats/log_reader.hpp"
+#include "../allocator.hpp"
+#include "../boot/boot.hpp"
+#include "../formats/event.hpp"
+#include "../formats/log_reader.hpp"
 
 #include <range/v3/view/filter.hpp>
 

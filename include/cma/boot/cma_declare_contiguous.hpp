@@ -1,4 +1,4 @@
-// cma/cma_declare_contiguous.hpp — reserving one CMA area in memblock at boot.
+// cma/boot/cma_declare_contiguous.hpp — reserving one CMA area in memblock at boot.
 //
 // Models mm/cma.c cma_declare_contiguous() (4.15) / cma_declare_contiguous_nid()
 // (5.7+; read in 6.1.192 and 6.12.117) plus cma_init_reserved_mem(), following
@@ -30,10 +30,10 @@
 // count went up by one; on failure the memblock state is unchanged.
 #pragma once
 
-#include "errno.hpp"
-#include "kernel_version.hpp"
+#include "../errno.hpp"
+#include "../kernel_version.hpp"
 #include "memblock.hpp"
-#include "types.hpp"
+#include "../types.hpp"
 
 #include <algorithm>
 #include <cstdio>

@@ -1,4 +1,4 @@
-// cma/early_cma.hpp — the boot command line as the CMA code sees it: `cma=`,
+// cma/boot/early_cma.hpp — the boot command line as the CMA code sees it: `cma=`,
 // `cma_pernuma=`, `numa_cma=`, `coherent_pool=`.
 //
 // Models (read in 6.1.192 and 6.12.117 unless noted):
@@ -27,7 +27,7 @@
 // parser never throws and never reads past the text.
 #pragma once
 
-#include "kernel_version.hpp"
+#include "../kernel_version.hpp"
 #include "memparse.hpp"
 
 #include <cstdint>

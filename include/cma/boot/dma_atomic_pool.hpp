@@ -1,4 +1,4 @@
-// cma/dma_atomic_pool.hpp — the CMA allocations the DMA atomic pools make at boot.
+// cma/boot/dma_atomic_pool.hpp — the CMA allocations the DMA atomic pools make at boot.
 //
 // Models kernel/dma/pool.c dma_atomic_pool_init()/atomic_pool_expand()/cma_in_zone()
 // (read in 6.1.192 and 6.12.117) and 4.15 arch/arm64/mm/dma-mapping.c
@@ -27,9 +27,9 @@
 #pragma once
 
 #include "dma_contiguous_reserve.hpp"
-#include "kernel_version.hpp"
+#include "../kernel_version.hpp"
 #include "memblock.hpp"
-#include "types.hpp"
+#include "../types.hpp"
 
 #include <optional>
 #include <string>

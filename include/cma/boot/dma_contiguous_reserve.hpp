@@ -1,4 +1,4 @@
-// cma/dma_contiguous_reserve.hpp — which CMA areas the DMA layer declares at
+// cma/boot/dma_contiguous_reserve.hpp — which CMA areas the DMA layer declares at
 // boot, with which size, base and limit, in which order.
 //
 // Models kernel/dma/contiguous.c dma_contiguous_reserve(), dma_pernuma_cma_reserve()
