@@ -3,6 +3,16 @@
 #
 #   bash .ci/qemu-stage.sh build/sim/cmasim
 #
+# 0. fresh host (issue 10 #13): `cmasim record` must work where only what it installs
+#    itself is present.  deps.sh --qemu installs the same tools *with* their Recommends
+#    (ipxe-qemu, whose efi-virtio.rom QEMU's default NIC needed, hid a failure), so
+#    before the first recording this purges the packages both install, the qemu-system
+#    packages and their installed Recommends — each only if purging it removes nothing
+#    else and it is not Essential — prints what it removed, and the first `record`
+#    installs what it needs (root only; CMASIM_QEMU_FRESH=0 skips it).  Extra time,
+#    measured here: the purge ~20 s (stage fresh-host) and record's own apt-get
+#    install of the purged tools from apt's cache ~30 s ("setup" in record-6.1's
+#    timing, printed by op-counts).
 # 1. picks a seed (CMASIM_SEED, or a fresh random one, printed so a failure can be
 #    reproduced) and generates two random workloads with `cmasim workload --busy`;
 # 2. records them with `cmasim record` on Debian's arm64 6.1 and 6.12 kernels
@@ -74,6 +84,68 @@ kernel_args() { # per kernel: RAM and area size (different sizes exercise placem
 	case "$1" in 6.1) echo "1G cma=64M" ;; 6.12) echo "1G cma=48M" ;; *) echo "1G cma=64M" ;; esac
 }
 ops_for() { case "$1" in 6.1) echo "$OPS_61" ;; 6.12) echo "$OPS_612" ;; *) echo 500 ;; esac; }
+
+# --- 0: fresh host -------------------------------------------------------------------
+# shellcheck disable=SC2317 # called through stage
+fresh_host() {
+	local installed=() cand=() keep=() p rec extra
+	is_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+	# what deps.sh --qemu and record.sh both install, plus every qemu-system package
+	for p in $(comm -12 <(bash "$ROOT/scripts/deps.sh" --print-qemu | sort -u) \
+	                    <(bash "$RECORDER" --print-host-packages | sort -u)) \
+	         $(dpkg-query -W -f='${Package}\n' 'qemu-system-*' 2>/dev/null); do
+		is_installed "$p" && installed+=("$p")
+	done
+	# and their installed Recommends (one level: what --no-install-recommends leaves out)
+	cand=("${installed[@]}")
+	for p in "${installed[@]}"; do
+		for rec in $(apt-cache depends --no-depends --no-pre-depends --no-suggests --no-conflicts \
+		             --no-breaks --no-replaces --no-enhances "$p" 2>/dev/null | awk '$1 == "Recommends:" && $2 !~ /^</ {print $2}'); do
+			is_installed "$rec" && cand+=("$rec")
+		done
+	done
+	mapfile -t cand < <(printf '%s\n' "${cand[@]}" | sort -u | grep .)
+	if [ ${#cand[@]} = 0 ]; then echo "fresh-host: none of record's packages is installed: nothing to purge"; return 0; fi
+	# keep a candidate only if purging it takes nothing outside the candidates with it:
+	# one simulation of the whole set (~4 s); only if it would take more, one per package
+	outside() { # PKG... -> what `apt-get purge PKG...` would remove beyond the candidates
+		local r q
+		for r in $(apt-get -s purge "$@" 2>/dev/null | awk '$1 == "Purg" {print $2}'); do
+			q=${r%%:*}
+			printf '%s\n' "${cand[@]}" | grep -qxF "$q" || printf ' %s' "$r"
+		done
+	}
+	local essential=0
+	for p in "${cand[@]}"; do [ "$(dpkg-query -W -f='${Essential}' "$p" 2>/dev/null)" = yes ] && essential=1; done
+	if [ "$essential" = 0 ] && [ -z "$(outside "${cand[@]}")" ]; then keep=("${cand[@]}"); cand=(); fi
+	for p in "${cand[@]}"; do
+		if [ "$(dpkg-query -W -f='${Essential}' "$p" 2>/dev/null)" = yes ]; then
+			echo "fresh-host: keeping $p (Essential)"; continue
+		fi
+		extra=$(outside "$p")
+		if [ -n "$extra" ]; then echo "fresh-host: keeping $p (purging it would also remove:$extra)"; continue; fi
+		keep+=("$p")
+	done
+	[ ${#keep[@]} = 0 ] && { echo "fresh-host: nothing can be purged"; return 0; }
+	echo "fresh-host: purging ${keep[*]}"
+	DEBIAN_FRONTEND=noninteractive apt-get -q -y -o DPkg::Lock::Timeout=600 purge "${keep[@]}" >"$OUT/fresh-host.apt.log" 2>&1 ||
+		{ cat "$OUT/fresh-host.apt.log"; echo "fresh-host: apt-get purge failed"; return 1; }
+	grep -E '^(Removing|Purging) ' "$OUT/fresh-host.apt.log" | sed 's/^/fresh-host: /'
+	for p in "${keep[@]}"; do is_installed "$p" && { echo "fresh-host: $p is still installed"; return 1; }; done
+	if ! is_installed ipxe-qemu && [ ! -e /usr/lib/ipxe/qemu/efi-virtio.rom ] && [ ! -e /usr/share/qemu/efi-virtio.rom ]; then
+		echo "fresh-host: no efi-virtio.rom on this host (as on a machine where record installed QEMU itself)"
+	fi
+	echo "fresh-host: removed ${#keep[@]} packages; the first recording installs what record needs"
+}
+if [ "${CMASIM_QEMU_FRESH:-1}" = 0 ]; then
+	echo; echo "=== stage fresh-host"; echo "    skipped: CMASIM_QEMU_FRESH=0"
+	skipped=$((skipped + 1)); SUMMARY+=("skip  0s    fresh-host")
+elif [ "$(id -u)" != 0 ]; then
+	echo; echo "=== stage fresh-host"; echo "    skipped: not root (record cannot install packages either)"
+	skipped=$((skipped + 1)); SUMMARY+=("skip  0s    fresh-host")
+else
+	stage fresh-host fresh_host
+fi
 
 # --- 1+2: workloads and recordings -------------------------------------------------
 i=0

@@ -9,7 +9,7 @@
 // cma::replayer, the streaming path `cmasim replay` takes — and prints both throughputs
 // and their ratio, each side the best of three alternating runs.  The replay must
 // match every operation, or the bench fails.
-#include <cma/replay/replayer.hpp>
+#include <cma/replay/replay.hpp>
 
 #include <algorithm>
 

@@ -1,6 +1,6 @@
 // fuzz/fuzzer-parse_log.cpp — property: a whole input (any bytes) goes through read_log and
 // replay without crashing; every line is counted; the verdicts add up to the operations.
-#include <cma/replay/replayer.hpp>
+#include <cma/replay/replay.hpp>
 
 #include <cstdint>
 #include <cstdlib>

@@ -11,8 +11,13 @@
 // include/cma/boot/boot.hpp; this file only reads files and prints.
 // --memblock reads a `memblock=debug` boot log (include/cma/formats/
 // memblock_debug.hpp) instead of the machine profile; without --cmdline the log's
-// "Kernel command line:" is used.  Errors go to stderr with exit code 2.
+// "Kernel command line:" is used, and the log's RAM is the RAM (a different --mem
+// is named in a note: the log is what the kernel saw; --machine is refused beside
+// it).  --mem takes QEMU's -m syntax (a bare number is MiB) and is bounded by what
+// the machine profile can hold; a profile of the other arch is refused.  Errors,
+// including a failed write of the output, go to stderr with exit code 2.
 #include "commands.hpp"
+#include "output.hpp"
 
 #include <cma/boot/boot.hpp>
 #include <cma/formats/memblock_debug.hpp>
@@ -20,7 +25,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -47,9 +56,78 @@ struct boot_options {
 }
 
 std::string read_file(const std::string& path) {
+  // A directory opens fine and fails on the first read (libstdc++ throws
+  // std::ios_failure from underflow): refuse it by name before reading.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    fail("--memblock " + path + ": is a directory, not a memblock=debug log");
+  errno = 0;
   std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot read " + path);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (!in) fail("--memblock " + path + ": cannot open: " + std::strerror(errno ? errno : ENOENT));
+  try {
+    in.exceptions(std::ios::badbit);
+    std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    return text;
+  } catch (const std::exception&) {
+    fail("--memblock " + path + ": read error: " + std::strerror(errno ? errno : EIO));
+  }
+}
+
+// QEMU's -m size (softmmu/vl.c parse_memory_options, util/cutils.c qemu_strtosz):
+// a decimal number, an optional fraction, an optional suffix B K M G T P E (either
+// case, powers of 1024); without a suffix the number is MiB (QEMU appends "M" to
+// a size that ends in a digit); the result is rounded up to 8 KiB as QEMU does.
+// Hex, signs, spaces and anything after the suffix are refused.
+std::uint64_t parse_qemu_mem(const std::string& text) {
+  const auto bad = [&](const std::string& why) {
+    fail("--mem '" + text + "': " + why + " (QEMU -m syntax: 1024, 1024M, 1G, 1.5G; a bare number is MiB)");
+  };
+  std::size_t i = 0;
+  std::uint64_t whole = 0;
+  const std::size_t int_begin = i;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+    if (whole > (UINT64_MAX - 9) / 10) bad("too large");
+    whole = whole * 10 + unsigned(text[i++] - '0');
+  }
+  if (i == int_begin) bad("not a size");
+  if (i + 1 < text.size() && text[int_begin] == '0' && (text[int_begin + 1] == 'x' || text[int_begin + 1] == 'X'))
+    bad("hex is not accepted");
+  std::uint64_t frac = 0, frac_scale = 1;
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    const std::size_t fb = i;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      if (frac_scale < 1'000'000'000'000ULL) {
+        frac = frac * 10 + unsigned(text[i] - '0');
+        frac_scale *= 10;
+      }
+      ++i;
+    }
+    if (i == fb) bad("no digits after '.'");
+  }
+  unsigned shift = 20; // QEMU's legacy rule: no suffix means MiB
+  if (i < text.size()) {
+    switch (text[i]) {
+    case 'B': case 'b': shift = 0; break;
+    case 'K': case 'k': shift = 10; break;
+    case 'M': case 'm': shift = 20; break;
+    case 'G': case 'g': shift = 30; break;
+    case 'T': case 't': shift = 40; break;
+    case 'P': case 'p': shift = 50; break;
+    case 'E': case 'e': shift = 60; break;
+    default: bad("unknown suffix '" + text.substr(i, 1) + "'");
+    }
+    ++i;
+  }
+  if (i != text.size()) bad("trailing '" + text.substr(i) + "'");
+  if (whole > (UINT64_MAX >> shift)) bad("too large");
+  const unsigned __int128 part = static_cast<unsigned __int128>(frac) << shift;
+  std::uint64_t bytes = (whole << shift) + static_cast<std::uint64_t>(part / frac_scale);
+  if (bytes < (whole << shift)) bad("too large");
+  if (bytes > UINT64_MAX - 8191) bad("too large");
+  bytes = (bytes + 8191) & ~std::uint64_t{8191}; // QEMU_ALIGN_UP(sz, 8192)
+  if (bytes == 0) bad("RAM size 0");
+  return bytes;
 }
 
 cma::boot_config make_config(const boot_options& o) {
@@ -61,11 +139,9 @@ cma::boot_config make_config(const boot_options& o) {
   else if (o.arch == "x86" || o.arch == "x86_64" || o.arch == "amd64") c.a = cma::arch::x86_64;
   else fail("--arch: expected arm64 or x86_64, got '" + o.arch + "'");
   c.machine = o.machine;
-  if (!o.mem.empty()) {
-    const auto m = cma::memparse(o.mem);
-    if (m.consumed != o.mem.size() || m.value == 0) fail("--mem: not a size: '" + o.mem + "'");
-    c.ram_size = m.value;
-  }
+  if (!o.machine.empty() && !o.memblock_log.empty())
+    fail("--machine and --memblock both describe the machine; give one");
+  if (!o.mem.empty()) c.ram_size = parse_qemu_mem(o.mem);
   if (o.cmdline) c.cmdline = *o.cmdline;
   if (!o.memblock_log.empty()) {
     const auto r = cma::formats::memblock_debug::parse(read_file(o.memblock_log));
@@ -76,7 +152,6 @@ cma::boot_config make_config(const boot_options& o) {
       c.cmdline = *r.log->kernel_cmdline;
       c.memblock_notes.push_back("command line taken from the log's \"Kernel command line:\"");
     }
-    if (c.ram_size == 0) c.ram_size = r.log->mb.phys_mem_size();
   } else if (c.ram_size == 0) {
     fail("--mem is required without --memblock");
   }
@@ -185,6 +260,7 @@ void run(const boot_options& o) {
     std::printf("%s\n", to_json(r, o.debug).dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   else
     print_text(r, o.debug);
+  finish_output("boot");
 }
 
 } // namespace
@@ -195,7 +271,7 @@ void add_boot_command(CLI::App& app) {
   cmd->add_option("--kernel", opts->kernel, "kernel version (4.15, 5.10, 6.1, 6.12, …)")
       ->capture_default_str();
   cmd->add_option("--arch", opts->arch, "arm64 or x86_64")->capture_default_str();
-  cmd->add_option("--mem", opts->mem, "RAM size as QEMU -m takes it (1G, 2048M)");
+  cmd->add_option("--mem", opts->mem, "RAM size as QEMU -m takes it (1G, 2048M; a bare number is MiB)");
   cmd->add_option("--cmdline", opts->cmdline, "kernel command line");
   cmd->add_option("--memblock", opts->memblock_log, "a memblock=debug boot log (replaces --machine)");
   cmd->add_option("--machine", opts->machine, "qemu-virt (arm64 default) or pc (x86 default)");

@@ -3,7 +3,7 @@
 // On a TTY, stderr shows how far the reading has got.
 #include "commands.hpp"
 
-#include <cma/replay/replayer.hpp>
+#include <cma/replay/replay.hpp>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>

@@ -13,10 +13,12 @@
 // no knowledge of which allocations failed.  --busy adds scenarios that plant
 // unmovable pages inside the area (`hog`) so that cma_alloc() meets -EBUSY.
 #include "commands.hpp"
+#include "output.hpp"
 
 #include <fmt/format.h>
 #include <memory>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <random>
@@ -172,9 +174,27 @@ void add_workload_command(CLI::App& app) {
   auto opts = std::make_shared<workload_options>();
   CLI::App* cmd = app.add_subcommand(
       "workload", "Print a random /dev/cma_test workload (deterministic for a seed)");
-  cmd->add_option("--seed", opts->seed, "random seed")->required();
-  cmd->add_option("--ops", opts->ops, "number of commands")->required()->check(CLI::Range(1, 10'000'000));
+  // CLI11 converts "-1" to an unsigned option as 2^64-1 and saturates 2^64 to it;
+  // the validator runs on the text first, so a sign, a space, a non-digit or a
+  // number beyond 2^64-1 is refused by name (exit 2).
+  const CLI::Validator decimal(
+      [](std::string& v) -> std::string {
+        if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos)
+          return "expected a non-negative decimal integer, got '" + v + "'";
+        const std::string digits = v.substr(std::min(v.find_first_not_of('0'), v.size()));
+        static const std::string max = "18446744073709551615";
+        if (digits.size() > max.size() || (digits.size() == max.size() && digits > max))
+          return "'" + v + "' is larger than 2^64-1";
+        return {};
+      },
+      "UINT");
+  cmd->add_option("--seed", opts->seed, "random seed (0 … 2^64-1)")->required()->check(decimal);
+  cmd->add_option("--ops", opts->ops, "number of commands")
+      ->required()
+      ->check(decimal)
+      ->check(CLI::Range(1, 10'000'000));
   cmd->add_option("--max-pages", opts->max_pages, "largest request in pages (default 4096)")
+      ->check(decimal)
       ->check(CLI::Range(1, 1 << 22));
   cmd->add_flag("--busy", opts->busy, "add -EBUSY scenarios (hog/unhog)");
   cmd->add_option("-o,--out", opts->out, "write to FILE instead of stdout");
@@ -187,6 +207,7 @@ void add_workload_command(CLI::App& app) {
     }
     if (opts->out.empty()) {
       std::fwrite(text.data(), 1, text.size(), stdout);
+      finish_output("workload");
       return;
     }
     std::FILE* f = std::fopen(opts->out.c_str(), "w");

@@ -12,7 +12,9 @@ void add_record_command(CLI::App& app);   // cmd_record.cpp: cmasim record (QEMU
 void add_workload_command(CLI::App& app); // cmd_workload.cpp: cmasim workload --seed --ops
 
 /// Exit codes shared by every subcommand.  A subcommand reports a non-zero result by
-/// throwing CLI::RuntimeError(code) from its callback, after printing the reason.
+/// throwing CLI::RuntimeError(code) from its callback, after printing the reason; one
+/// that prints to stdout ends with finish_output() (output.hpp), so that a failed
+/// write is exit 2; main() turns any other exception into "cmasim: <reason>", exit 2.
 enum exit_code : int { exit_ok = 0, exit_diverged = 1, exit_usage = 2 };
 
 } // namespace cmasim

@@ -56,3 +56,29 @@ TEST_CASE("find_next_zero_area_off signals failure with a value past the end") {
   b.set(0, 1);
   CHECK(b.find_next_zero_area_off(16, 0, 10, 7, 0) >= 16 - 10 + 1);
 }
+
+//  200 bits, all set, then bitmap_clear(150, 2^64 - 1): start + nr passes 2^64.
+//  ......XXXX|......   (before: every bit set)
+//  Expect bits 150..199 cleared (clamped at size, as free_run_index clamps), 0..149 kept,
+//  the bits past size() still zero — before issue 10 #10 the sum wrapped to 149 and
+//  nothing was cleared, while the fast store cleared to the end.
+TEST_CASE("bitmap_set and bitmap_clear clamp a range whose end passes 2^64 instead of wrapping") {
+  const cma::bitmap_no_t huge = ~cma::bitmap_no_t{0};
+  bitmap b(200);
+  b.set(0, huge); // from bit 0: the end is 2^64 - 1, clamped at 200
+  CHECK(b.weight() == 200);
+  b.clear(150, huge);
+  CHECK(b.weight() == 150);
+  CHECK(b.weight(150, 50) == 0);
+  CHECK(b.test(149));
+  b.clear(199, huge - 198); // 199 + (2^64 - 199) wraps to exactly 0
+  CHECK(b.weight() == 150);
+  b.set(170, huge - 100); // wraps to 69: must set 170..199, not nothing
+  CHECK(b.weight() == 180);
+  CHECK((b.words().back() >> (200 % 64)) == 0); // nothing past size()
+  b.set(250, 10);  // start past size: no-op
+  b.clear(250, huge);
+  CHECK(b.weight() == 180);
+  CHECK(b.weight(190, huge) == 10); // weight clamps the same way
+  CHECK(b.weight(300, huge) == 0);
+}

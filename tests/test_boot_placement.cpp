@@ -524,3 +524,125 @@ TEST_CASE("pernuma areas are declared before the global one on arm64 6.1 and aft
   CHECK(boot({6, 1}, cma::arch::x86_64, 8 * G, "cma=64M cma_pernuma=32M").areas.size() == 1);
   CHECK(boot({6, 6}, cma::arch::x86_64, 8 * G, "cma=64M cma_pernuma=32M").areas.size() == 2);
 }
+
+// ---------------------------------------------------------------------------
+// issue 10 #11/#12: boot edge cases, each as the kernel of the version does it
+
+//  Regression: `cma=18446744073709551615` printed "Reserved 0 MiB".  That value is
+//  size_cmdline's "unset" -1: the kernel reserves the Kconfig default.
+TEST_CASE("cma=2^64-1 reserves the Kconfig default as if no cma= were given", "[boot]") {
+  const auto r = boot({6, 1}, cma::arch::arm64, G, "cma=18446744073709551615");
+  CHECK(cma::default_area_line(r) == "cma: Reserved 64 MiB at 0x000000007ac00000");
+  REQUIRE(r.areas.size() == 1);
+  CHECK(r.areas[0].why == "Kconfig default (64 MiB)");
+}
+
+//  Regression: a size that ALIGN() wraps to 0 was "Reserved 0 MiB".  The kernel
+//  reserves nothing and cma_init_reserved_mem() refuses size 0: "Failed to reserve
+//  0 MiB", -EINVAL, CmaTotal 0 (4.15 and 6.1 alike; 6.6 names the node).
+TEST_CASE("a cma= size that rounds up to 0 fails with Failed to reserve 0 MiB", "[boot][declare]") {
+  for (const cma::kernel_version kv : {cma::kernel_version{4, 15}, cma::kernel_version{6, 1}}) {
+    INFO(kv.str());
+    const auto r = boot(kv, cma::arch::arm64, G, "cma=18446744073709551614");
+    CHECK(cma::default_area_line(r) == "cma: Failed to reserve 0 MiB");
+    REQUIRE(r.areas.size() == 1);
+    CHECK(r.areas[0].decl.ret == cma::einval);
+    CHECK(r.cma_total_kb == 0);
+    CHECK(r.memory_cma_reserved_k == 0);
+    CHECK_FALSE(r.pool_lines.empty()); // the pools come from buddy
+    for (const auto& w : r.warnings) CHECK(w.find("rounded up to 0") == std::string::npos);
+  }
+  CHECK(cma::default_area_line(boot({6, 6}, cma::arch::arm64, G, "cma=0xfffffffffff00000")) ==
+        "cma: Failed to reserve 0 MiB on node -1");
+  // Fixed: limit = base + size wraps below base; 6.1 says so before failing.
+  const auto f = boot({6, 1}, cma::arch::arm64, G, "cma=18446744073709551614@0x50000000");
+  CHECK(cma::default_area_line(f) == "cma: Failed to reserve 0 MiB");
+  REQUIRE(f.areas.size() == 1);
+  REQUIRE(f.areas[0].decl.lines.size() == 2);
+  CHECK(f.areas[0].decl.lines[0] ==
+        "cma: Size (0x0000000000000000) of region at 0x0000000050000000 exceeds limit (0x000000004fe00000)");
+}
+
+//  Regression: `--machine pc` with an extreme --mem printed inverted RAM ranges
+//  (sz_4g + size - 3 GiB overflowed).  Every profile now states the RAM it can hold.
+TEST_CASE("a machine profile refuses RAM it cannot hold instead of overflowing", "[boot][machine]") {
+  CHECK(boot({6, 1}, cma::arch::x86_64, 1ULL << 63, "").error);
+  CHECK(boot({6, 1}, cma::arch::x86_64, ~0ULL - 4095, "").error);
+  CHECK(boot({6, 1}, cma::arch::x86_64, 1024 * G, "").error);
+  CHECK(boot({6, 1}, cma::arch::arm64, 256 * G, "").error);
+  CHECK(boot({6, 1}, cma::arch::arm64, 32 * M, "").error);
+  CHECK(boot({6, 1}, cma::arch::arm64, 2048, "").error); // `--mem 2048` read as bytes, once
+  REQUIRE(cma::machine_ram_error("pc", 1024 * G));
+  CHECK(cma::machine_ram_error("pc", 1024 * G)->find("1023 GiB") != std::string::npos);
+  CHECK(cma::machine_ram_error("qemu-virt", 256 * G)->find("255 GiB") != std::string::npos);
+  // At the bounds the ranges are in order and the area lands inside RAM.
+  for (const auto& [a, ram] : {std::pair{cma::arch::x86_64, 1023 * G}, std::pair{cma::arch::arm64, 255 * G},
+                               std::pair{cma::arch::x86_64, 64 * M}, std::pair{cma::arch::arm64, 64 * M}}) {
+    INFO(cma::arch_name(a) << " " << (ram >> 20) << " MiB");
+    const auto r = boot({6, 1}, a, ram, "cma=16M");
+    REQUIRE_FALSE(r.error);
+    REQUIRE(r.areas.size() == 1);
+    CHECK(r.areas[0].decl.ok());
+    const auto m = cma::machine_by_name(a == cma::arch::arm64 ? "qemu-virt" : "pc", ram);
+    REQUIRE(m);
+    cma::phys_addr_t prev_end = 0, total = 0;
+    for (const auto& reg : m->mb.memory()) {
+      CHECK(reg.base >= prev_end);
+      CHECK(reg.end() > reg.base);
+      prev_end = reg.end();
+      total += reg.size;
+    }
+    CHECK(total <= ram);
+  }
+}
+
+//  Regression: `--arch arm64 --machine pc` was accepted with a note.  A profile is
+//  one machine of one arch; the other arch's rules on it model no real boot.
+TEST_CASE("a machine profile of the other architecture is refused", "[boot][machine]") {
+  cma::boot_config c;
+  c.a = cma::arch::arm64;
+  c.machine = "pc";
+  c.ram_size = G;
+  const auto r = cma::simulate_boot(c);
+  REQUIRE(r.error);
+  CHECK(r.error->find("x86_64 machine") != std::string::npos);
+  c.a = cma::arch::x86_64;
+  c.machine = "qemu-virt";
+  CHECK(cma::simulate_boot(c).error);
+  c.machine = "pc";
+  CHECK_FALSE(cma::simulate_boot(c).error);
+}
+
+//  Regression: with a memblock state and a different RAM size the report printed
+//  the RAM size given.  The memblock state is what the kernel saw: it wins, and a
+//  note names the size that was ignored.
+TEST_CASE("the memblock state's RAM wins over a RAM size given beside it", "[boot][memblock_debug]") {
+  cma::boot_config c = trace_config("place_default_1G");
+  c.memblock_state = memblock_from_log("place_fixed_0x48");
+  c.ram_size = 2 * G;
+  const auto r = cma::simulate_boot(c);
+  CHECK(r.ram_size == G);
+  bool noted = false;
+  for (const auto& n : r.notes) noted = noted || n.find("(2048 MiB) is ignored") != std::string::npos;
+  CHECK(noted);
+  check_against_trace("place_default_1G", r);
+  c.ram_size = G;
+  for (const auto& n : cma::simulate_boot(c).notes) CHECK(n.find("is ignored") == std::string::npos);
+}
+
+//  Regression: `--kernel 3.10` was modelled as 4.15 without a word.
+TEST_CASE("a kernel older than every profile is named in the boot report's notes", "[boot][profile]") {
+  const auto old = boot({3, 10}, cma::arch::arm64, G, "cma=64M");
+  REQUIRE_FALSE(old.notes.empty());
+  CHECK(old.notes.front() == "kernel 3.10 is older than every modelled profile (4.15): the 4.15 rules are used");
+  for (const auto& n : boot({4, 15}, cma::arch::arm64, G, "cma=64M").notes)
+    CHECK(n.find("older than every modelled profile") == std::string::npos);
+}
+
+//  Regression: a command line longer than COMMAND_LINE_SIZE was read whole; the
+//  kernel never sees a cma= after its first 2047 characters.
+TEST_CASE("a cma= beyond the kernel's 2047 command-line characters is not applied", "[boot][early_cma]") {
+  const auto r = boot({6, 1}, cma::arch::arm64, G, std::string(2100, 'x') + " cma=128M");
+  REQUIRE(r.areas.size() == 1);
+  CHECK(r.areas[0].why == "Kconfig default (64 MiB)");
+}

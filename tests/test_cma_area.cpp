@@ -290,3 +290,160 @@ TEST_CASE("profiles map every version to the nearest modelled series below it") 
   CHECK_FALSE(cma::kernel_version::parse("abc"));
   CHECK(cma::kernel_version::parse("v6.12.117+deb12")->minor == 12);
 }
+
+// ------------------------------------------------------------ issue 10 #10: hostile input
+
+//  base_pfn 0x76c00, 64 pages, order_per_bit 0; and 0x2000, 64 pages, order_per_bit 2.
+//  alloc(1, align A) for A from 40 to 2^32 - 1: the kernel's `1UL << (align - order_per_bit)`
+//  is undefined from 64 on; the model saturates the mask at 2^63 - 1 (order_per_bit.hpp),
+//  whose aligned pfns are 0 and 2^63 only.  Any A >= 40 already asks for a pfn aligned to
+//  2^40 pages, which no page off pfn 0 is.
+//  Expect no window tried, the version's "no space" error, and the fast and the reference
+//  allocators giving the same answer and state (no undefined shift, no endless retry).
+TEST_CASE("an alignment of 64 or more finds no window off pfn 0, like the widest meaningful one") {
+  const char* v = GENERATE(from_range(std::begin(cmatest::all_versions), std::end(cmatest::all_versions)));
+  const unsigned opb = GENERATE(0u, 2u);
+  const cma::pfn_t base = opb ? 0x2000 : 0x76c00;
+  for (unsigned align : {40u, 62u, 63u, 64u, 65u, 66u, 127u, 128u, ~0u}) {
+    auto fast = area(base, 64, opb, v);
+    auto ref = area<cma::reference_allocator>(base, 64, opb, v);
+    const auto r = fast.alloc(1, align);
+    CHECK(r == ref.alloc(1, align));
+    CHECK_FALSE(r.ok());
+    CHECK(r.attempts.empty());
+    CHECK(r.err == prof(v).no_space_errno);
+    CHECK(fast.free_runs() == ref.free_runs());
+    CHECK(fast.free_pages() == 64);
+  }
+}
+
+//  base_pfn 0, 64 pages: pfn 0 is aligned to every power of two.
+//  alloc(1, 64) → pfn 0.  With page 0 unmovable: the window at 0 is busy, the retry
+//  starts at bit 0 + mask + 1 = 2^63 (no wrap) and finds nothing.
+//  Expect pfn 0; then one -EBUSY attempt and the search ends, in every version.
+TEST_CASE("an alignment of 64 or more still places at pfn 0, and its -EBUSY retry ends") {
+  const char* v = GENERATE(from_range(std::begin(cmatest::all_versions), std::end(cmatest::all_versions)));
+  auto a = area(0, 64, 0, v);
+  CHECK(a.alloc(1, 64).pfn == 0);
+  auto b = area(0, 64, 0, v);
+  auto rb = area<cma::reference_allocator>(0, 64, 0, v);
+  const auto r = b.alloc(1, 64, unmovable({0}));
+  CHECK(r == rb.alloc(1, 64, unmovable({0})));
+  CHECK_FALSE(r.ok());
+  REQUIRE(r.attempts.size() == 1);
+  CHECK(r.attempts[0].ret == cma::ebusy);
+  CHECK(r.err == cma::ebusy);
+}
+
+//  16 pages at 0x7000, all allocated:   XXXXXXXXXXXXXXXX
+//  release(0x7008, 2^64 - 1): pfn + count wraps past 2^64 (to 0x7007).
+//  Expect ≤6.14: accepted (the kernel only checks that pfn is inside; VM_BUG_ON is off, and
+//  its own sum wraps too), `overrun` set, bits 8..15 cleared (clamped at the end, not
+//  wrapped), available_count + 8;  6.15+: refused (count > cma->count), nothing changes.
+//  The fast and reference allocators agree and stay valid either way.
+TEST_CASE("a release of count 2^64 - 1 is clamped up to 6.14 and refused from 6.15, by both stores") {
+  const char* v = GENERATE(from_range(std::begin(cmatest::all_versions), std::end(cmatest::all_versions)));
+  const cma::page_count huge = ~cma::page_count{0};
+  auto fast = area(0x7000, 16, 0, v);
+  auto ref = area<cma::reference_allocator>(0x7000, 16, 0, v);
+  fast.alloc(16, 0), ref.alloc(16, 0);
+  const auto r = fast.release(0x7008, huge);
+  CHECK(r == ref.release(0x7008, huge));
+  CHECK(fast.is_valid());
+  CHECK(fast.free_runs() == ref.free_runs());
+  CHECK(fast.available_count() == ref.available_count());
+  if (prof(v).release_checks_range_end) {
+    CHECK_FALSE(r.ok);
+    CHECK(fast.free_pages() == 0);
+    CHECK(fast.available_count() == 0);
+  } else {
+    CHECK(r.ok);
+    CHECK(r.overrun);
+    CHECK(r.bitmap_no == 8);
+    CHECK(fast.free_pages() == 8);
+    CHECK(fast.page_used(0x7007) == true);
+    CHECK(fast.available_count() == 8);
+  }
+}
+
+//  16 pages at 0x7000, all allocated.  release(0x7004, 2^64 - 0x7004): the sum is exactly
+//  2^64 (wraps to 0); release(0x7002, 20): a plain overrun by 6 pages.
+//  Expect ≤6.14 both accepted with `overrun`, clearing to the end only; 6.15+ both refused.
+TEST_CASE("a release whose pfn + count wraps to 0 is an overrun, not an empty range") {
+  const char* v = GENERATE("6.1", "6.12", "6.15");
+  auto fast = area(0x7000, 16, 0, v);
+  auto ref = area<cma::reference_allocator>(0x7000, 16, 0, v);
+  fast.alloc(16, 0), ref.alloc(16, 0);
+  const cma::page_count to_wrap = ~cma::page_count{0} - 0x7004 + 1;
+  const auto r = fast.release(0x7004, to_wrap);
+  CHECK(r == ref.release(0x7004, to_wrap));
+  CHECK(r.ok == !prof(v).release_checks_range_end);
+  CHECK(r.overrun == !prof(v).release_checks_range_end);
+  CHECK(fast.free_pages() == (r.ok ? 12u : 0u));
+  const auto s = fast.release(0x7002, 20);
+  CHECK(s == ref.release(0x7002, 20));
+  CHECK(s.ok == !prof(v).release_checks_range_end);
+  CHECK(fast.free_runs() == ref.free_runs());
+  CHECK(fast.is_valid());
+}
+
+//  order_per_bit 1, 16 pages at 0x6000, all allocated.  release(0x6000, 2^64 - 1): the
+//  kernel's cma_bitmap_pages_to_bits is ALIGN(count, 2) >> 1, and ALIGN wraps to 0.
+//  Expect ≤6.14 accepted with 0 bits cleared (the kernel's arithmetic, modelled bit for
+//  bit: unsigned wrap is defined), both stores alike.
+TEST_CASE("a release of count 2^64 - 1 at order_per_bit 1 clears the bits the kernel's ALIGN gives: none") {
+  auto fast = area(0x6000, 16, 1, "6.1");
+  auto ref = area<cma::reference_allocator>(0x6000, 16, 1, "6.1");
+  fast.alloc(16, 0), ref.alloc(16, 0);
+  const auto r = fast.release(0x6000, ~cma::page_count{0});
+  CHECK(r == ref.release(0x6000, ~cma::page_count{0}));
+  CHECK(r.ok);
+  CHECK(r.overrun);
+  CHECK(r.bitmap_count == 0);
+  CHECK(fast.free_pages() == 0);
+}
+
+//  16 pages at 0x7000.  mark_allocated(0x7008, 2^64 - 1) (a mid-stream replay adopting a
+//  hostile allocation): bits 8..15 set, available_count down by the 8 pages inside.
+//  all_used(0x7008, 2^64 - 1) looks at 0x7008..0x700f only (no wrap to 0x7007).
+TEST_CASE("mark_allocated and all_used clamp a range whose end passes 2^64") {
+  auto fast = area(0x7000, 16, 0, "6.15");
+  auto ref = area<cma::reference_allocator>(0x7000, 16, 0, "6.15");
+  CHECK(fast.mark_allocated(0x7008, ~cma::page_count{0}));
+  CHECK(ref.mark_allocated(0x7008, ~cma::page_count{0}));
+  CHECK(fast.free_runs() == ref.free_runs());
+  CHECK(fast.free_pages() == 8);
+  CHECK(fast.available_count() == 8);
+  CHECK(fast.all_used(0x7008, ~cma::page_count{0}));
+  CHECK_FALSE(fast.all_used(0x7004, ~cma::page_count{0}));
+  CHECK(fast.is_valid());
+}
+
+//  Areas no kernel could have (cma_init_reserved_mem.hpp): the constructor and
+//  make_allocator throw std::invalid_argument with area_refusal's sentence, before any
+//  bitmap is allocated — a 4294967295 MiB area (1 Ti bits) must not cost a byte.
+TEST_CASE("the allocator refuses an area no kernel could have, with area_refusal's sentence") {
+  const auto refusal = [](cma::pfn_t base_pfn, cma::page_count count, unsigned opb) {
+    return *cma::area_refusal(base_pfn << cma::page_shift, count << cma::page_shift, opb);
+  };
+  const cma::page_count huge = 4294967295ull << 8; // pages of 4294967295 MiB
+  CHECK_THROWS_AS(area(0x40000, huge), std::invalid_argument);
+  CHECK_THROWS_WITH(area(0x40000, huge), refusal(0x40000, huge, 0));
+  CHECK_THROWS_WITH(area<cma::reference_allocator>(0x40000, huge), refusal(0x40000, huge, 0));
+  CHECK_THROWS_WITH(area(0x7000, 0), refusal(0x7000, 0, 0));
+  CHECK_THROWS_WITH(area(0x7001, 16, 1), refusal(0x7001, 16, 1));
+  CHECK_THROWS_WITH(area(0x7000, 17, 1), refusal(0x7000, 17, 1));
+  CHECK_THROWS_WITH(area(0x7000, 16, 41), refusal(0x7000, 16, 41));
+  CHECK_THROWS_WITH(area(0x7000, 16, 64), refusal(0x7000, 16, 64));
+  CHECK_THROWS_WITH(cma::make_allocator("r", {0x40000, huge}, 0, "6.1"), refusal(0x40000, huge, 0));
+  CHECK_THROWS_AS(cma::make_allocator("r", {0x40000, 16}, 0, "not-a-version"), std::invalid_argument);
+  // the largest bitmap the kernel can allocate: 2^25 bits, 128 GiB at order_per_bit 0
+  CHECK_NOTHROW(area(0x40000, cma::page_count{1} << 25));
+  CHECK_THROWS_AS(area(0x40000, (cma::page_count{1} << 25) + 1), std::invalid_argument);
+  // one bad range refuses the whole area; ranges are counted
+  CHECK_THROWS_WITH(cma::allocator("h", {{0x1000, 16}, {0x40000, huge}}, 0, prof("6.15")), refusal(0x40000, huge, 0));
+  CHECK_THROWS_AS(cma::allocator("h", std::vector<cma::memrange_spec>(9, {0x1000, 16}), 0, prof("6.15")),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(cma::allocator("h", std::vector<cma::memrange_spec>{}, 0, prof("6.15")), std::invalid_argument);
+  CHECK_THROWS_AS(cma::allocator("h", {{0x1000, 16}, {0x2000, 16}}, 0, prof("6.1")), std::invalid_argument);
+}

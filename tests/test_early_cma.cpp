@@ -135,3 +135,39 @@ TEST_CASE("format_cma_param round-trips through early_cma", "[early_cma]") {
     CHECK(b.cma.limit == a.cma.limit);
   }
 }
+
+//  Regression (issue 10 #11): `cma=18446744073709551615` was taken as a request of
+//  2^64-1 bytes.  The kernel keeps size_cmdline at -1 for "no cma=", so that value
+//  is "no cma=": the Kconfig size is used, base/limit are never looked at.
+//  Expect: given false, a note saying why; one less (2^64-2) is a real request.
+TEST_CASE("cma= of 2^64-1 is the kernel's 'no cma=' marker", "[early_cma]") {
+  const auto p = cma::parse_early_cma_params("cma=18446744073709551615", v61);
+  CHECK_FALSE(p.cma.given);
+  CHECK(p.cma.size == cma::cma_cmdline::size_unset);
+  REQUIRE(p.notes.size() == 1);
+  CHECK(p.notes[0].find("no cma=") != std::string::npos);
+  // An earlier cma= is forgotten the same way (size_cmdline overwritten with -1).
+  CHECK_FALSE(cma::parse_early_cma_params("cma=64M cma=0xffffffffffffffff", v61).cma.given);
+  const auto q = cma::parse_early_cma_params("cma=18446744073709551614", v61);
+  CHECK(q.cma.given);
+  CHECK(q.cma.size == ~std::uint64_t{1});
+}
+
+//  Regression (issue 10 #11): a command line longer than COMMAND_LINE_SIZE was
+//  parsed whole.  The kernel keeps 2047 characters (2048 with the NUL on arm64 and
+//  x86): a `cma=` after them is never seen, one cut in the middle is read cut.
+TEST_CASE("only the first 2047 characters of the command line are parsed", "[early_cma]") {
+  CHECK(cma::command_line_max_chars == 2047);
+  const auto whole = cma::parse_early_cma_params(std::string(2030 - 14, 'x') + " cma=128M", v61); // 2025 chars
+  CHECK(whole.cma.size == 128 * M);
+  CHECK(whole.notes.empty());
+  const auto beyond = cma::parse_early_cma_params(std::string(2047, 'x') + " cma=128M", v61);
+  CHECK_FALSE(beyond.cma.given);
+  REQUIRE(beyond.notes.size() == 1);
+  CHECK(beyond.notes[0].find("keeps the first 2047") != std::string::npos);
+  // "cma=128M" starting at 2040: the kernel sees "cma=128" (128 bytes).
+  const auto cut = cma::parse_early_cma_params(std::string(2039, 'x') + " cma=128M", v61);
+  CHECK(cut.cma.given);
+  CHECK(cut.cma.size == 128);
+  CHECK(cut.cma.raw == "128");
+}

@@ -74,7 +74,7 @@ TEST_CASE("ftrace: a cma event with a bad field is reported with what was expect
         "cma_alloc_finish: expected pfn=<hex>");
   CHECK(why_not("init-1 [000] 1.0: cma_release: name=r pfn=0x10 page=0 count=-3") == "cma_release: expected count=<decimal>");
   CHECK(why_not("init-1 [000] 1.0: cma_alloc_finish: name=r pfn=0x10 page=0 count=1 align=999") ==
-        "cma_alloc_finish: expected align=<order 0..64>");
+        "cma_alloc_finish: expected align=<order 0..63>");
 }
 
 TEST_CASE("ftrace: the header is understood and an overrun buffer is noticed") {

@@ -118,3 +118,79 @@ TEST_CASE("the free-run index and the plain bitmap agree op for op") {
     agree_op_for_op<indexed>(20000, true);
   }
 }
+
+//  A store of 300 bits (indexed with two runs per block, and the small unindexed form),
+//  every bit set, then the releases a hostile trace can ask for: clear(100, 2^64 - 1),
+//  clear(250, 2^64 - 250) (the sum is exactly 2^64), set(120, 2^64 - 10) (wraps to 109).
+//  Expect both forms to answer as the reference bitmap after each step, and stay valid:
+//  the end is clamped at size(), never wrapped (issue 10 #10).
+TEST_CASE("the fast store clamps ranges whose end passes 2^64 exactly as the reference does") {
+  const cma::bitmap_no_t huge = ~cma::bitmap_no_t{0};
+  struct unindexed : cma::free_run_index {
+    explicit unindexed(cma::bitmap_no_t n) : cma::free_run_index(n, 64, 1u << 20) {}
+  };
+  const auto check_same = [](const auto& fast, const cma::bit_vector_store& ref) {
+    CHECK(fast.is_valid());
+    CHECK(ref.is_valid());
+    CHECK(fast.bits() == ref.bits());
+    CHECK(fast.weight() == ref.weight());
+    CHECK(fast.longest_run() == ref.longest_run());
+    // anything >= size() means "not found" (the reference returns where the window would end)
+    CHECK(std::min(fast.find_next_zero_area_off(0, 5, 0, 0), fast.size()) ==
+          std::min(ref.find_next_zero_area_off(0, 5, 0, 0), ref.size()));
+  };
+  const auto run = [&](auto fast) {
+    cma::bit_vector_store ref(300);
+    fast.set(0, 300), ref.set(0, 300);
+    check_same(fast, ref);
+    fast.clear(100, huge), ref.clear(100, huge);
+    CHECK(ref.weight() == 100);
+    check_same(fast, ref);
+    fast.set(0, huge), ref.set(0, huge);
+    fast.clear(250, huge - 249), ref.clear(250, huge - 249);
+    CHECK(ref.weight() == 250);
+    check_same(fast, ref);
+    fast.clear(0, 200), ref.clear(0, 200);
+    fast.set(120, huge - 9), ref.set(120, huge - 9);
+    CHECK(ref.weight() == 180);
+    check_same(fast, ref);
+    fast.clear(400, huge), ref.clear(400, huge); // start past the end: nothing
+    check_same(fast, ref);
+  };
+  SECTION("indexed, two runs per block") {
+    tiny_blocks f(300);
+    REQUIRE(f.has_index());
+    run(f);
+  }
+  SECTION("small area, no index") {
+    unindexed f(300);
+    REQUIRE_FALSE(f.has_index());
+    run(f);
+  }
+}
+
+//  A 64 Ki-bit indexed store, bit 0 used, searched with the widest mask basic_area can
+//  pass (2^63 - 1, align saturated, order_per_bit.hpp) and offsets 0 and 0x76c00.
+//  Expect no window anywhere (the aligned indexes are 2^63 - offset, past the end), as
+//  the reference answers, and bit 0 found when it is free and the offset is 0.
+TEST_CASE("the fast store and the reference agree on the widest alignment mask") {
+  const cma::bitmap_no_t mask = (cma::bitmap_no_t{1} << 63) - 1;
+  tiny_blocks f(1u << 16);
+  cma::bit_vector_store ref(1u << 16);
+  for (cma::bitmap_no_t offset : {cma::bitmap_no_t{0}, cma::bitmap_no_t{0x76c00}}) {
+    if (offset == 0) { // pfn 0 is aligned to every power of two
+      CHECK(f.find_next_zero_area_off(0, 1, mask, offset) == 0);
+      CHECK(ref.find_next_zero_area_off(0, 1, mask, offset) == 0);
+    } else {
+      CHECK(f.find_next_zero_area_off(0, 1, mask, offset) >= f.size());
+      CHECK(ref.find_next_zero_area_off(0, 1, mask, offset) >= ref.size());
+    }
+  }
+  f.set(0, 1), ref.set(0, 1);
+  for (cma::bitmap_no_t offset : {cma::bitmap_no_t{0}, cma::bitmap_no_t{0x76c00}}) {
+    CHECK(f.find_next_zero_area_off(0, 1, mask, offset) >= f.size());
+    CHECK(ref.find_next_zero_area_off(0, 1, mask, offset) >= ref.size());
+    CHECK(f.find_next_zero_area_off(mask + 1, 1, mask, offset) >= f.size()); // the -EBUSY retry start
+    CHECK(ref.find_next_zero_area_off(mask + 1, 1, mask, offset) >= ref.size());
+  }
+}

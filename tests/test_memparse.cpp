@@ -79,3 +79,15 @@ TEST_CASE("format_memparse spells every value so that memparse reads it back", "
   CHECK(cma::format_memparse(64ULL << 20) == "64M");
   CHECK(cma::format_memparse(0x48000001) == "0x48000001");
 }
+
+//  The values behind issue 10 #11's `cma=` edge cases, as memparse computes them:
+//  2^64-1 is size_cmdline's "unset" marker, 2^64 wraps to 0 (no area), and a value
+//  within one alignment of 2^64 is what later rounds up to 0.
+TEST_CASE("memparse of the sizes at the top of u64", "[memparse]") {
+  CHECK(cma::memparse("18446744073709551615").value == ~std::uint64_t{0});
+  CHECK(cma::memparse("0xffffffffffffffff").value == ~std::uint64_t{0});
+  CHECK(cma::memparse("18446744073709551616").value == 0);   // wraps
+  CHECK(cma::memparse("16777216T").value == 0);              // 2^64 by the shift
+  CHECK(cma::memparse("17179869183G").value == ~std::uint64_t{0} - (1ULL << 30) + 1);
+  CHECK(cma::memparse("18446744073709551614").consumed == 20);
+}

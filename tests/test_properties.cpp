@@ -1,6 +1,10 @@
 // tests/test_properties.cpp — rapidcheck state machine: the fast allocator against the
 // reference, op for op (random alloc / release / partial release / pin / unpin on random
 // areas and kernel profiles), plus a planted bug the harness must catch and shrink.
+// The generators include what no sane caller passes but an input can (issue 10 #10):
+// alignments up to 63 and far beyond (the mask saturates, order_per_bit.hpp), allocation
+// counts near 2^64 (the kernel's ALIGN wraps), releases of huge counts and releases whose
+// pfn + count wraps past 2^64 — both stores must agree on all of them.
 // Every run prints its seed; replay one with RC_PARAMS="seed=N".
 #include "helpers.hpp"
 
@@ -10,6 +14,7 @@
 #include <rapidcheck/detail/Configuration.h>
 #include <rapidcheck/state.h>
 
+#include <algorithm>
 #include <iostream>
 #include <memory>
 
@@ -35,7 +40,10 @@ template <class Area> using command = rc::state::Command<model, sut<Area>>;
 
 cma::busy_oracle oracle_of(const model& m) {
   auto pins = m.pinned;
-  return [pins](pfn_t p, page_count n) { return (*pins)(p, n); };
+  // A window of count near 2^64 (an allocation whose bitmap count wrapped to 0) would
+  // make unmovable_pages build the interval [p, p + n) with a wrapped end: the window
+  // is clamped at 2^64 - 1 here.
+  return [pins](pfn_t p, page_count n) { return (*pins)(p, std::min(n, ~pfn_t{0} - p)); };
 }
 
 template <class Area> void same_state(const cma::reference_allocator& ref, const sut<Area>& s) {
@@ -51,9 +59,24 @@ template <class Area> void expect(bool ok, sut<Area>& s) {
   RC_ASSERT(ok);
 }
 
+// Counts a release or an allocation may carry: mostly small, sometimes near 2^64.
+rc::Gen<page_count> any_count(page_count small_max) {
+  return rc::gen::weightedOneOf<page_count>(
+      {{12, rc::gen::inRange<page_count>(0, small_max)},
+       {1, rc::gen::element<page_count>(~page_count{0}, ~page_count{0} - 1, ~page_count{0} - 3, page_count{1} << 63,
+                                        page_count{1} << 32, (page_count{1} << 32) + 1)}});
+}
+
+// Alignment orders: the usual ones, everything the parsers accept (..63), and beyond.
+rc::Gen<unsigned> any_align() {
+  return rc::gen::weightedOneOf<unsigned>({{12, rc::gen::inRange(0u, 9u)},
+                                           {2, rc::gen::inRange(9u, 64u)},
+                                           {1, rc::gen::element(63u, 64u, 65u, 66u, 127u, 128u, ~0u)}});
+}
+
 template <class Area> struct alloc_cmd : command<Area> {
-  page_count count = *rc::gen::inRange<page_count>(0, 80);
-  unsigned align = *rc::gen::inRange(0u, 8u);
+  page_count count = *any_count(80);
+  unsigned align = *any_align();
   bool no_warn = *rc::gen::arbitrary<bool>();
   void apply(model& m) const override {
     auto r = m.ref.alloc(count, align, oracle_of(m), no_warn);
@@ -99,8 +122,10 @@ template <class Area> struct release_cmd : command<Area> {
 };
 
 template <class Area> struct release_any_cmd : command<Area> { // arbitrary, possibly invalid, releases
+  // base + delta: below, inside or past the area; with any_count's counts near 2^64,
+  // pfn + count passes 2^64 (the sum the stores must clamp, never wrap)
   std::int64_t delta = *rc::gen::inRange<std::int64_t>(-4, 600);
-  page_count count = *rc::gen::inRange<page_count>(0, 40);
+  page_count count = *any_count(40);
   void apply(model& m) const override { m.ref.release(m.ref.base_pfn() + static_cast<pfn_t>(delta), count); }
   void run(const model& m, sut<Area>& s) const override {
     auto ref = m.ref;
@@ -129,8 +154,9 @@ template <class Area> void run_machine(std::size_t* first_mismatch = nullptr) {
   static const char* versions[] = {"4.15", "5.10", "6.1", "6.6", "6.12", "6.15", "6.18"};
   const char* v = versions[*rc::gen::inRange(0, 7)];
   const unsigned opb = *rc::gen::inRange(0u, 3u);
-  const pfn_t base = *rc::gen::inRange<pfn_t>(0x1000, 0x1100);
-  const page_count count = *rc::gen::inRange<page_count>(1, 513);
+  // an area a kernel could have (cma_init_reserved_mem.hpp): base and size whole 2^opb-page blocks
+  const pfn_t base = *rc::gen::inRange<pfn_t>(0x1000 >> opb, 0x1100 >> opb) << opb;
+  const page_count count = *rc::gen::inRange<page_count>(1, (page_count{513} >> opb) + 1) << opb;
   const auto p = cma::profile::for_version(*cma::kernel_version::parse(v));
   model m0{cma::reference_allocator("t", cma::memrange_spec{base, count}, opb, p), {}, std::make_shared<cma::unmovable_pages>()};
   sut<Area> s{Area("t", cma::memrange_spec{base, count}, opb, p), 0, first_mismatch};

@@ -1,8 +1,8 @@
 // tests/test_replay.cpp — the replay: real traces end to end, and every way an input can
-// disagree with the model or be incomplete (cma/replay/replayer.hpp).
+// disagree with the model or be incomplete (cma/replay/replay.hpp).
 #include "helpers.hpp"
 
-#include <cma/replay/replayer.hpp>
+#include <cma/replay/replay.hpp>
 
 #include <catch2/catch.hpp>
 

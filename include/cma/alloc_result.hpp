@@ -64,7 +64,7 @@ struct release_result {
   unsigned range = 0;
   bitmap_no_t bitmap_no = 0;  ///< first bit cleared
   bitmap_no_t bitmap_count = 0; ///< bits cleared (ceil(count / 2^order_per_bit))
-  bool overrun = false;       ///< ≤6.14: pfn+count ran past the area (VM_BUG_ON only under DEBUG_VM); cleared bits clamped
+  bool overrun = false;       ///< ≤6.14: pfn+count ran past the area, or past 2^64 (VM_BUG_ON only under DEBUG_VM; the kernel returns true); cleared bits clamped
   friend bool operator==(const release_result&, const release_result&) = default;
 };
 

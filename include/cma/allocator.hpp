@@ -14,6 +14,7 @@
 #include "bitmap_store.hpp"
 #include "busy.hpp"
 #include "cma_area.hpp"
+#include "cma_init_reserved_mem.hpp"
 #include "cma_debug.hpp"
 #include "cma_debug_show_areas.hpp"
 #include "errno.hpp"
@@ -21,6 +22,7 @@
 #include "profile.hpp"
 #include "types.hpp"
 
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -29,12 +31,14 @@ namespace cma {
 using allocator = basic_area<free_run_index>;
 using reference_allocator = basic_area<bit_vector_store>;
 
-/// One-range area for a kernel version given as text ("6.1"); an unparsable
-/// version is a precondition violation (assert) — parse it yourself to report errors.
+/// One-range area for a kernel version given as text ("6.1").  Throws
+/// std::invalid_argument for an unparsable version, and — before allocating anything —
+/// for an area no kernel could have, with area_refusal's sentence
+/// (cma_init_reserved_mem.hpp; check it first to report the reason your own way).
 template <class Area = allocator>
 Area make_allocator(std::string name, memrange_spec range, unsigned order_per_bit, std::string_view version) {
   const auto v = kernel_version::parse(version);
-  assert(v && "make_allocator: bad kernel version");
+  if (!v) throw std::invalid_argument("make_allocator: \"" + std::string(version) + "\" is not a kernel version");
   return Area(std::move(name), range, order_per_bit, profile::for_version(*v));
 }
 

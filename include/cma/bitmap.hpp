@@ -51,9 +51,9 @@ public:
     return find_next(size, start, ~word{0});
   }
 
-  /// Number of set bits in [start, start+nr), clamped to size().
+  /// Number of set bits in [start, start+nr), clamped to size() (never wrapped).
   bitmap_no_t weight(bitmap_no_t start, bitmap_no_t nr) const noexcept {
-    bitmap_no_t end = start + nr > size_ || start + nr < start ? size_ : start + nr, n = 0;
+    bitmap_no_t end = nr > size_ - std::min(start, size_) ? size_ : start + nr, n = 0;
     for (bitmap_no_t i = start; i < end;) {
       const std::size_t wi = i / word_bits;
       const unsigned lo = i % word_bits;
@@ -129,9 +129,11 @@ private:
     }
   }
 
+  // [start, start + nr) clamped to size(); a range whose end would pass 2^64 (a release
+  // of count 2^64 - 1) is clamped too, never wrapped — the same answer free_run_index's
+  // clamp_end gives, so the two stores agree on every input.
   void assign(bitmap_no_t start, bitmap_no_t nr, bool value) noexcept {
-    bitmap_no_t end = start + nr;
-    if (end > size_) end = size_;
+    const bitmap_no_t end = nr > size_ - std::min(start, size_) ? size_ : start + nr;
     for (bitmap_no_t i = start; i < end;) {
       const std::size_t wi = i / word_bits;
       const unsigned lo = i % word_bits;

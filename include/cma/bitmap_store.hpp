@@ -7,7 +7,12 @@
 //   * free_run_index    — the bitmap plus an index of its free runs, in blocks that know
 //     how long an aligned window each offers (free_run_index.hpp).
 // Both must answer every query identically; tests/test_properties.cpp runs them
-// op for op.
+// op for op.  In particular set(start, nr) / clear(start, nr) act on
+// [start, min(start + nr, size())) with the sum taken without wrapping: a range that
+// passes the end, or 2^64 (a release of count 2^64 - 1), is clamped at size() by both.
+// find_next_zero_area_off's mask and offset are what basic_area passes (mask at most
+// 2^63 - 1, offset below 2^40, see order_per_bit.hpp), so the kernel's round-up
+// (index + offset + mask) cannot wrap either.
 #pragma once
 
 #include "bitmap.hpp"

@@ -20,7 +20,12 @@
 //
 // Invariants (is_valid): every range's store is valid; set bits never exceed
 // bitmap_maxno.  In debug builds (CMASIM_DEBUG_VALIDATE or !NDEBUG) it is
-// asserted after every mutation.
+// asserted after every mutation.  Every range is one a kernel could have
+// (cma_init_reserved_mem.hpp; the constructor throws std::invalid_argument
+// otherwise), so order_per_bit <= 40 and every range ends below pfn 2^40: no shift
+// here reaches 64 and no pfn arithmetic wraps, whatever alloc/release are given —
+// an align of any size (order_per_bit.hpp saturates the mask), a release whose
+// pfn + count passes the range or 2^64 (compared as count > end - pfn).
 #pragma once
 
 #include "alloc_result.hpp"
@@ -32,8 +37,10 @@
 #include "profile.hpp"
 #include "types.hpp"
 
+#include <algorithm>
 #include <cassert>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -61,12 +68,19 @@ public:
   using store_type = S;
   using range_type = cma_memrange<S>;
 
-  /// An area of one or (6.15+) several ranges.  Precondition: 1..8 ranges, and
-  /// one range unless the profile is multi-range.
+  /// An area of one or (6.15+) several ranges.  Throws std::invalid_argument, before
+  /// allocating any bitmap, for a range no kernel could have (the sentence of
+  /// area_refusal, cma_init_reserved_mem.hpp), for no range or more than 8, and for
+  /// several ranges under a profile before 6.15.
   basic_area(std::string name, std::vector<memrange_spec> ranges, unsigned order_per_bit, profile prof)
       : name_(std::move(name)), order_per_bit_(order_per_bit), prof_(prof) {
-    assert(!ranges.empty() && ranges.size() <= cma_max_ranges);
-    assert(ranges.size() == 1 || prof_.multi_range);
+    if (ranges.empty() || ranges.size() > cma_max_ranges)
+      throw std::invalid_argument("an area has 1 to " + std::to_string(cma_max_ranges) +
+                                  " ranges (CMA_MAX_RANGES, mm/cma.h), not " + std::to_string(ranges.size()));
+    if (ranges.size() > 1 && !prof_.multi_range)
+      throw std::invalid_argument("an area of several ranges needs kernel 6.15 or later (struct cma_memrange)");
+    for (const auto& r : ranges) // memory is only allocated once every range passed
+      if (auto why = detail::range_refusal(r.base_pfn, r.count, order_per_bit)) throw std::invalid_argument(*why);
     for (const auto& r : ranges) {
       ranges_.emplace_back(r, order_per_bit);
       count_ += r.count;
@@ -101,6 +115,18 @@ public:
 
   // -------------------------------------------------------------- cma_release
   /// cma_release(cma, pfn_to_page(pfn), count).
+  ///
+  /// A release that runs past its range (pfn + count > end, also when the sum passes
+  /// 2^64, e.g. count 2^64 - 1): 6.15+ cma_pages_valid refuses it (count > cma->count,
+  /// or the end past the range: ok false, nothing changes).  4.15 – 6.14 only check
+  /// that pfn lies in the area (cma_pages_valid from 5.16, inline before; read in
+  /// 6.1 and 6.12 mm/cma.c) and then VM_BUG_ON(pfn + count > end), which is compiled
+  /// out without CONFIG_DEBUG_VM (Debian's kernels) and, for a sum that wraps, passes
+  /// anyway; the kernel returns true after free_contig_range() has walked pages
+  /// outside the area.  The model answers ok with `overrun` set and clears the bits
+  /// up to the end of the range (the kernel's bitmap_clear would write past the
+  /// bitmap): a caller comparing with a trace should treat `overrun` as a release no
+  /// correct kernel run makes.
   release_result release(pfn_t pfn, page_count count) {
     release_result r;
     const auto range = release_range(pfn, count);
@@ -109,10 +135,13 @@ public:
     r.ok = true;
     r.range = *range;
     r.bitmap_no = (pfn - rg.base_pfn) >> order_per_bit_;
-    r.bitmap_count = cma_bitmap_pages_to_bits(order_per_bit_, count);
-    r.overrun = pfn + count > rg.end_pfn();
-    rg.bitmap.clear(r.bitmap_no, r.bitmap_count); // cma_clear_bitmap
-    available_ += count;                           // 6.15+: in pages as passed, not rounded
+    r.bitmap_count = cma_bitmap_pages_to_bits(order_per_bit_, count); // the kernel's ALIGN, wrap included
+    r.overrun = count > rg.end_pfn() - pfn;
+    rg.bitmap.clear(r.bitmap_no, r.bitmap_count); // cma_clear_bitmap; both stores clamp at the end, never wrap
+    // 6.15+: cma->available_count grows by count as passed (never past the range, see
+    // above).  ≤6.14 have no such counter; the model's counts the pages given back
+    // inside the range, so it never runs past the area's count.
+    available_ += rg.pages_inside(pfn, count);
     CMA_VALIDATE(*this);
     return r;
   }
@@ -123,7 +152,7 @@ public:
     for (auto& rg : ranges_) {
       if (!rg.contains(pfn)) continue;
       rg.bitmap.set((pfn - rg.base_pfn) >> order_per_bit_, cma_bitmap_pages_to_bits(order_per_bit_, count));
-      available_ -= count;
+      available_ -= std::min(available_, rg.pages_inside(pfn, count)); // clamped like the bits
       CMA_VALIDATE(*this);
       return true;
     }
@@ -181,7 +210,8 @@ public:
   /// Are all pages [pfn, pfn+count) inside set bits?  Pages outside the area are ignored.
   bool all_used(pfn_t pfn, page_count count) const {
     for (const auto& rg : ranges_) {
-      const pfn_t lo = std::max(pfn, rg.base_pfn), hi = std::min(pfn + count, rg.end_pfn());
+      const pfn_t lo = std::max(pfn, rg.base_pfn);
+      const pfn_t hi = pfn >= rg.end_pfn() || count >= rg.end_pfn() - pfn ? rg.end_pfn() : pfn + count; // no wrap
       if (lo >= hi) continue;
       const bitmap_no_t b0 = (lo - rg.base_pfn) >> order_per_bit_;
       const bitmap_no_t b1 = std::min<bitmap_no_t>((hi - 1 - rg.base_pfn) >> order_per_bit_, rg.bitmap_maxno() - 1);
@@ -294,7 +324,7 @@ private:
     if (prof_.release_checks_range_end) { // 6.15+ cma_pages_valid
       if (count > count_) return std::nullopt;
       for (unsigned i = 0; i < ranges_.size(); ++i)
-        if (ranges_[i].contains(pfn) && pfn + count <= ranges_[i].end_pfn()) return i;
+        if (ranges_[i].contains(pfn) && count <= ranges_[i].end_pfn() - pfn) return i; // pfn + count <= end, unwrapped
       return std::nullopt;
     }
     if (!ranges_.front().contains(pfn)) return std::nullopt;

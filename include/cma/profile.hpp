@@ -8,14 +8,18 @@
 // too, because the log parsers and the replay need to know which text a
 // version prints.
 //
-// Invariant: profile::for_version is total — every version >= 4.0 maps to the
-// nearest modelled series below it (a 6.4 kernel gets the 6.3 rules).
+// Invariant: profile::for_version is total — every version maps to the nearest
+// modelled series below it (a 6.4 kernel gets the 6.3 rules); a version older
+// than 4.15 (2.6, 3.10, 4.14) gets the 4.15 rules, which no one checked against
+// it: older_than_modelled() tells, and older_than_modelled_note() is the sentence
+// every report prints then, so that such a result is never silently 4.15's.
 #pragma once
 
 #include "kernel_version.hpp"
 
 #include <array>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace cma {
@@ -76,6 +80,23 @@ struct profile {
   /// The series cmasim models explicitly, oldest first.
   static constexpr std::array<std::string_view, 9> modelled_series() noexcept {
     return {"4.15", "5.10", "5.14", "6.1", "6.3", "6.6", "6.12", "6.15", "6.18"};
+  }
+
+  /// The oldest modelled series (modelled_series().front()).
+  static constexpr kernel_version oldest_modelled() noexcept { return {4, 15, 0}; }
+
+  /// True when `v` is older than every modelled series: for_version() then
+  /// applies the 4.15 rules, unchecked against that kernel (CMA itself came in 3.5;
+  /// mm/cma.c was split out of drivers/base/dma-contiguous.c in 3.17).
+  static constexpr bool older_than_modelled(kernel_version v) noexcept { return v < oldest_modelled(); }
+
+  /// "kernel 3.10 is older than every modelled profile (4.15): the 4.15 rules are
+  /// used", or nullopt when `v` has a modelled series at or below it.
+  static std::optional<std::string> older_than_modelled_note(kernel_version v) {
+    if (!older_than_modelled(v)) return std::nullopt;
+    const kernel_version o = oldest_modelled();
+    return "kernel " + v.str() + " is older than every modelled profile (" + o.str() + "): the " +
+           o.str() + " rules are used";
   }
 };
 

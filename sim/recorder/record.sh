@@ -7,6 +7,8 @@
 #   record.sh --kernel 6.1|6.12|<release> --out DIR [--workload FILE] [--mem 1G]
 #             [--cmdline 'cma=64M'] [--timeout 600] [--smp 1] [--cache DIR]
 #             [--robust --seed N --writes 10000 --writers 4] [--keep-work]
+#   record.sh --print-host-packages   (the host packages it installs when missing,
+#                                      besides the kernel's linux-kbuild-*; one a line)
 #
 # Packages are resolved at run time (the linux-image-arm64 metapackage for 6.1, the
 # newest linux-image-6.12.*+deb12-arm64 for 6.12), fetched with `apt-get download`
@@ -30,10 +32,16 @@ ROBUST=0 SEED=1 WRITES=10000 WRITERS=4 KEEP_WORK=0 INSMOD_EXTRA=''
 die() { local code=$1; shift; echo "record.sh: error: $*" >&2; exit "$code"; }
 log() { echo "record.sh: $*" >&2; }
 now() { date +%s.%N; }
-usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+
+# Host packages installed (without Recommends) when missing; the kernel's
+# linux-kbuild-* is added once the kernel is resolved.
+HOST_PKGS=(qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross make bison flex
+	libelf-dev cpio gzip dwarves bc)
 
 while [ $# -gt 0 ]; do
 	case "$1" in
+	--print-host-packages) printf '%s\n' "${HOST_PKGS[@]}"; exit 0 ;;
 	--kernel) KERNEL=$2; shift 2 ;;
 	--out) OUT=$2; shift 2 ;;
 	--workload) WORKLOAD=$2; shift 2 ;;
@@ -146,8 +154,7 @@ COMMON_VER=$(apt-cache show --no-all-versions "$COMMON_PKG" 2>/dev/null | awk '/
 [ -n "$COMMON_VER" ] || die 3 "package $COMMON_PKG is not available"
 log "kernel $RELEASE ($IMAGE_PKG $IMAGE_VER), headers $HEADERS_PKG + $COMMON_PKG, host $KBUILD_PKG"
 
-ensure_host_pkgs qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross make bison flex \
-	libelf-dev cpio gzip dwarves bc "$KBUILD_PKG"
+ensure_host_pkgs "${HOST_PKGS[@]}" "$KBUILD_PKG"
 for tool in qemu-system-aarch64 aarch64-linux-gnu-gcc cpio gzip timeout; do
 	command -v "$tool" >/dev/null || die 3 "tool '$tool' not found after installing host packages"
 done
@@ -252,13 +259,17 @@ mark_time initramfs_end
 CMDLINE="console=ttyAMA0 log_buf_len=16M trace_buf_size=16M trace_event=cma:* panic=-1 dyndbg=\"file mm/cma.c +p\""
 [ -n "$USER_CMDLINE" ] && CMDLINE="$CMDLINE $USER_CMDLINE"
 VMLINUZ="$KROOT/boot/vmlinuz-$RELEASE"
-QEMU=(qemu-system-aarch64 -M virt -cpu cortex-a57 -smp "$SMP" -m "$MEM" -nographic -no-reboot
+# -nic none: virt's default NIC (virtio-net-pci) needs the option ROM efi-virtio.rom
+# from ipxe-qemu, only a Recommends of qemu-system-arm; installed with
+# --no-install-recommends (above) QEMU stops with `failed to find romfile
+# "efi-virtio.rom"`.  The guest uses no network, so it gets no NIC.
+QEMU=(qemu-system-aarch64 -M virt -cpu cortex-a57 -smp "$SMP" -m "$MEM" -nic none -nographic -no-reboot
 	-kernel "$VMLINUZ" -initrd "$WORK/initramfs.cpio.gz" -append "$CMDLINE")
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 rm -f "$OUT"/{console.log,trace.txt,dmesg.txt,steps.txt,timing.json}
 echo "$CMDLINE" > "$OUT/cmdline.txt"
-printf '%s' "qemu-system-aarch64 -M virt -cpu cortex-a57 -smp $SMP -m $MEM -nographic -no-reboot -kernel vmlinuz-$RELEASE -initrd initramfs.cpio.gz -append '$CMDLINE'" > "$OUT/qemu_cmd.txt"
+printf '%s' "qemu-system-aarch64 -M virt -cpu cortex-a57 -smp $SMP -m $MEM -nic none -nographic -no-reboot -kernel vmlinuz-$RELEASE -initrd initramfs.cpio.gz -append '$CMDLINE'" > "$OUT/qemu_cmd.txt"
 echo >> "$OUT/qemu_cmd.txt"
 cp "$IRD/workload.txt" "$OUT/workload.txt"
 {

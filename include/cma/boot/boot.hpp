@@ -33,6 +33,7 @@
 #include "early_cma.hpp"
 #include "machine.hpp"
 #include "memblock.hpp"
+#include "../profile.hpp"
 
 #include <optional>
 #include <string>
@@ -131,7 +132,7 @@ inline std::vector<phys_addr_t> zone_boundaries(const boot_config& c, const memb
 inline void area_warnings(boot_area& ar, const memblock& before, const memblock& mb,
                           const boot_config& c, phys_addr_t dma_limit, boot_report& rep) {
   const auto& d = ar.decl;
-  if (d.requested_size && d.size != d.requested_size && d.alignment)
+  if (d.requested_size && d.size && d.size != d.requested_size && d.alignment)
     ar.warnings.push_back("size " + std::to_string(d.requested_size >> 10) + " KiB rounded up to " +
                           std::to_string(d.size >> 10) + " KiB by the " +
                           std::to_string(d.alignment >> 10) + " KiB alignment");
@@ -228,20 +229,40 @@ inline boot_report simulate_boot(const boot_config& c) {
   memblock mb;
   std::vector<memblock_op> later; // the profile's allocations after phase 0
   boot_phase done = boot_phase::sparse_init; // a logged state already has everything
+  if (auto n = profile::older_than_modelled_note(c.kernel)) rep.notes.push_back(std::move(*n));
   if (c.memblock_state) {
     mb = *c.memblock_state;
     rep.machine = "memblock log";
+    // The log is what the kernel saw: its memory wins over a RAM size given
+    // beside it (which may also differ only by firmware holes).
+    rep.ram_size = mb.phys_mem_size();
+    if (c.ram_size && c.ram_size != rep.ram_size)
+      rep.notes.push_back("the memblock state lists " + std::to_string(rep.ram_size >> 20) +
+                          " MiB of RAM; the RAM size given (" + std::to_string(c.ram_size >> 20) +
+                          " MiB) is ignored");
     rep.notes.insert(rep.notes.end(), c.memblock_notes.begin(), c.memblock_notes.end());
   } else {
     const std::string name = c.machine.empty() ? (c.a == arch::arm64 ? "qemu-virt" : "pc") : c.machine;
-    auto m = machine_by_name(name, c.ram_size);
-    if (!m || c.ram_size == 0) {
-      rep.error = !m ? "unknown machine profile '" + name + "'" : "RAM size is 0";
+    if (c.ram_size == 0) {
+      rep.error = "RAM size is 0";
       return rep;
     }
-    if (m->a != c.a)
-      rep.notes.push_back("machine profile " + m->name + " is an " + arch_name(m->a) +
-                          " machine; the " + arch_name(c.a) + " rules are applied to it");
+    if (auto why = machine_ram_error(name, c.ram_size)) {
+      rep.error = *why;
+      return rep;
+    }
+    auto m = machine_by_name(name, c.ram_size);
+    if (!m) {
+      rep.error = "unknown machine profile '" + name + "'";
+      return rep;
+    }
+    // A profile is one machine of one architecture (its RAM map, image and zone
+    // layout); running the other arch's rules on it models no real boot.
+    if (m->a != c.a) {
+      rep.error = "machine profile " + m->name + " is an " + arch_name(m->a) + " machine; an " +
+                  arch_name(c.a) + " kernel boots on " + (c.a == arch::arm64 ? "qemu-virt" : "pc");
+      return rep;
+    }
     mb = m->mb;
     later = m->later;
     done = boot_phase::memblock_init;

@@ -18,6 +18,8 @@
 //     (≤ 6.14) end of DRAM ≥ 4 GiB + size / (6.15+) limit ≥ 4 GiB + size — 5.12
 //     → 6.2 after the highmem attempt, 6.3+ before it; then the highmem attempt;
 //     then top-down in [base, limit), else -ENOMEM;
+//  7b. a size that ALIGN() wrapped to 0 passes every check and fails in
+//     cma_init_reserved_mem(): "Failed to reserve 0 MiB", -EINVAL;
 //  8. success "cma: Reserved %ld MiB at %pa" (4.15 → 6.3, 6.15+) or "… on node %d"
 //     (6.4 → 6.14); failure "cma: Failed to reserve %ld MiB" / "… on node %d".
 // Knowingly different: the "on node" form is verified in 6.6/6.12 only (absent in
@@ -231,6 +233,24 @@ inline cma_declare_outcome cma_declare_contiguous_nid(memblock& mb, const cma_de
     o.lines.push_back("cma: Size (" + detail::pa(o.size) + ") of region at " + detail::pa(base) +
                       " exceeds limit (" + detail::pa(limit) + ")");
     detail::cma_declare_fail(o, kv, einval);
+    return o;
+  }
+  if (o.size == 0) {
+    // ALIGN() wrapped a size within one alignment of 2^64 (cma=18446744073709551614,
+    // cma=17179869183G) to 0, and nothing after it re-checks the size (4.15 → 6.18):
+    // memblock finds and "reserves" 0 bytes, then cma_init_reserved_mem() refuses
+    // size 0 with -EINVAL and the kernel prints "Failed to reserve 0 MiB".  A fixed
+    // base strictly inside a reserved region already fails memblock's overlap test
+    // (base < r.end && r.base < base + 0): -EBUSY.  (A non-fixed search that finds
+    // no aligned free byte below the limit would be -ENOMEM: not modelled.)
+    int ret = einval;
+    if (fixed)
+      for (const auto& r : mb.reserved())
+        if (r.base < base && base < r.end()) ret = ebusy;
+    o.notes.push_back("size " + detail::pa(rq.size) + " rounded up to the " +
+                      detail::mib(align) + " MiB alignment wraps to 0: the kernel reserves nothing "
+                      "and cma_init_reserved_mem() rejects size 0");
+    detail::cma_declare_fail(o, kv, ret);
     return o;
   }
   const std::string what = "CMA area " + rq.name;

@@ -39,6 +39,15 @@
 
 namespace cma {
 
+/// The longest command line the kernel keeps: COMMAND_LINE_SIZE 2048 (arm64
+/// arch/arm64/include/uapi/asm/setup.h, x86 arch/x86/include/asm/setup.h; the same
+/// from 4.15 to 6.12) including the NUL.  arm64 copies /chosen/bootargs with a
+/// size of min(property length, COMMAND_LINE_SIZE) (drivers/of/fdt.c
+/// early_init_dt_scan_chosen), x86 boot_command_line is that size and the boot
+/// protocol's cmdline_size is one less: either way the first 2047 characters are
+/// what parse_early_param() sees, and a `cma=` beyond them is never read.
+inline constexpr std::size_t command_line_max_chars = 2047;
+
 /// One `param[=value]` word of the command line after next_arg().
 struct kernel_param {
   std::string name;
@@ -172,11 +181,15 @@ inline void early_cma(cma_cmdline& state, std::optional<std::string_view> value,
   }
   if (kv < kernel_version{5, 0}) debug_messages.push_back("cma: early_cma(" + std::string(*value) + ")");
   const std::string_view v = *value;
-  state.given = true;
   state.raw = std::string(v);
   state.ignored_tail.clear();
   const memparse_result size = memparse(v);
   state.size = size.value;
+  // size_cmdline starts as (phys_addr_t)-1 and dma_contiguous_reserve() tests
+  // `size_cmdline != -1` (4.15 drivers/base/dma-contiguous.c through 6.18
+  // kernel/dma/contiguous.c): a value that memparses to 2^64-1 is
+  // indistinguishable from "no cma=", so the Kconfig size is used.
+  state.given = state.size != cma_cmdline::size_unset;
   std::size_t at = size.consumed;
   if (detail::char_at(v, at) == '@') {
     const memparse_result base = memparse(v.substr(at + 1));
@@ -213,6 +226,14 @@ inline void early_numa_cma(std::map<unsigned, std::uint64_t>& sizes, std::string
 inline early_cma_params parse_early_cma_params(std::string_view cmdline, const kernel_version& kv,
                                                unsigned max_numnodes = 64) {
   early_cma_params out;
+  if (const auto nul = cmdline.find('\0'); nul != std::string_view::npos) cmdline = cmdline.substr(0, nul);
+  if (cmdline.size() > command_line_max_chars) {
+    out.notes.push_back("the command line has " + std::to_string(cmdline.size()) +
+                        " characters; the kernel keeps the first " +
+                        std::to_string(command_line_max_chars) +
+                        " (COMMAND_LINE_SIZE 2048 on arm64 and x86) and parses only those");
+    cmdline = cmdline.substr(0, command_line_max_chars);
+  }
   for (const kernel_param& p : split_cmdline(cmdline)) {
     const std::optional<std::string_view> v =
         p.value ? std::optional<std::string_view>(*p.value) : std::nullopt;
@@ -230,6 +251,9 @@ inline early_cma_params parse_early_cma_params(std::string_view cmdline, const k
       if (v && *v == "debug") out.memblock_debug = true;
     }
   }
+  if (!out.cma.given && !out.cma.raw.empty())
+    out.notes.push_back("cma=" + out.cma.raw + " reads as 2^64-1 bytes, the kernel's \"no cma=\" "
+                        "marker (size_cmdline == -1): the Kconfig size is used");
   if (out.cma.given && !out.cma.ignored_tail.empty())
     out.notes.push_back("cma=" + out.cma.raw + ": early_cma() ignores the trailing \"" +
                         out.cma.ignored_tail + "\"");

@@ -27,6 +27,8 @@
 // the initrd; the x86 profile does not place an initrd (bootloader-dependent) nor
 // the early page tables; both are listed in `assumed` so the report says so.
 //
+// Bounds: machine_ram_error() says which RAM sizes a profile can describe (64 MiB
+// to 255 GiB on virt, to 1023 GiB on the PC); callers check it first.
 // Invariant: the returned memblock state is_valid() and its memory covers `size`
 // bytes (pc: size minus the 0x1000..0x100000 hole); `later` is in phase order.
 #pragma once
@@ -76,7 +78,7 @@ struct qemu_virt_options {
 
 namespace detail {
 
-inline std::string hex(phys_addr_t v) {
+inline std::string hex_addr(phys_addr_t v) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
   return buf;
@@ -97,23 +99,23 @@ inline machine_layout qemu_virt(phys_addr_t ram_size, const qemu_virt_options& o
   m.a = arch::arm64;
   const phys_addr_t end = o.ram_base + ram_size;
   m.mb.add(o.ram_base, ram_size, 0);
-  m.assumed.push_back("RAM " + detail::hex(o.ram_base) + "-" + detail::hex(end - 1) +
+  m.assumed.push_back("RAM " + detail::hex_addr(o.ram_base) + "-" + detail::hex_addr(end - 1) +
                       " (QEMU virt, one node)");
   m.mb.reserve(o.image_start, o.image_end - o.image_start, "kernel image");
-  m.assumed.push_back("kernel image " + detail::hex(o.image_start) + "-" +
-                      detail::hex(o.image_end - 1) + " (Debian 6.1.0-56-arm64)");
+  m.assumed.push_back("kernel image " + detail::hex_addr(o.image_start) + "-" +
+                      detail::hex_addr(o.image_end - 1) + " (Debian 6.1.0-56-arm64)");
   phys_addr_t after_initrd = o.image_end;
   if (o.initrd_size) {
     const phys_addr_t start = std::max(o.ram_base + std::min(ram_size / 2, 128 * sz_1m), o.image_end);
     const phys_addr_t lo = round_down(start, 4096), hi = round_up(start + *o.initrd_size, 4096);
     m.mb.reserve(lo, hi - lo, "initrd");
-    m.assumed.push_back("initrd " + detail::hex(lo) + "-" + detail::hex(hi - 1) + " (" +
+    m.assumed.push_back("initrd " + detail::hex_addr(lo) + "-" + detail::hex_addr(hi - 1) + " (" +
                         std::to_string(*o.initrd_size >> 10) + " KiB at RAM + min(RAM/2, 128 MiB))");
     after_initrd = start + *o.initrd_size;
   }
   const phys_addr_t dtb = round_up(after_initrd, sz_2m);
   m.mb.reserve(dtb, o.dtb_size, "DTB");
-  m.assumed.push_back("DTB " + detail::hex(dtb) + " (" + std::to_string(o.dtb_size >> 10) +
+  m.assumed.push_back("DTB " + detail::hex_addr(dtb) + " (" + std::to_string(o.dtb_size >> 10) +
                       " KiB, next 2 MiB boundary after the initrd)");
   const phys_addr_t top = detail::arm64_linear_map_tables(ram_size) + o.top_misc;
   m.later.push_back({boot_phase::paging_init, top, 4096,
@@ -134,9 +136,9 @@ inline machine_layout pc(phys_addr_t ram_size) {
   m.mb.add(0x1000, 0x9f000 - 0x1000, 0);
   m.mb.add(0x100000, low - 0x100000, 0);
   if (ram_size > low) m.mb.add(sz_4g, ram_size - low, 0);
-  m.assumed.push_back("RAM 0x1000-0x9efff, 0x100000-" + detail::hex(low - 1) +
-                      (ram_size > low ? ", " + detail::hex(sz_4g) + "-" +
-                                            detail::hex(sz_4g + ram_size - low - 1)
+  m.assumed.push_back("RAM 0x1000-0x9efff, 0x100000-" + detail::hex_addr(low - 1) +
+                      (ram_size > low ? ", " + detail::hex_addr(sz_4g) + "-" +
+                                            detail::hex_addr(sz_4g + ram_size - low - 1)
                                       : std::string()) +
                       " (PCI hole from 3 GiB)");
   m.mb.reserve(0, 0x10000, "low 64 KiB (X86_RESERVE_LOW)");
@@ -152,7 +154,7 @@ inline std::vector<std::string> run_memblock_ops(memblock& mb, const std::vector
   for (const auto& op : ops) {
     if (op.phase <= after || op.phase > upto) continue;
     const phys_addr_t at = mb.alloc_range_nid(op.size, op.align, 0, mb.end_of_dram(), 0, false, op.what);
-    placed.push_back(op.what + " " + (at ? detail::hex(at) + "-" + detail::hex(at + op.size - 1)
+    placed.push_back(op.what + " " + (at ? detail::hex_addr(at) + "-" + detail::hex_addr(at + op.size - 1)
                                          : std::string("(no room)")));
   }
   return placed;
@@ -163,6 +165,29 @@ inline memblock final_memblock(const machine_layout& m) {
   memblock mb = m.mb;
   run_memblock_ops(mb, m.later, boot_phase::memblock_init, boot_phase::sparse_init);
   return mb;
+}
+
+/// Why a profile cannot hold `ram_size` bytes of RAM, or nullopt when it can.
+/// Below 64 MiB the profiles' fixed reservations (the arm64 image at RAM + 2 MiB
+/// up to 0x4220b000 and its initrd and DTB; the x86 image at 16–40 MiB) would
+/// fall outside RAM.  Above: QEMU virt maps RAM from 1 GiB and refuses more than
+/// 255 GiB (hw/arm/virt.c, LEGACY_RAMLIMIT_GB); the PC puts what exceeds 3 GiB at
+/// 4 GiB, and QEMU's TCG x86_64 CPUs have 40 physical address bits, so RAM ends
+/// below 1 TiB: at most 1023 GiB.  Bounding here keeps every address the profile
+/// computes (RAM end, the high RAM range) far from 2^64.
+inline std::optional<std::string> machine_ram_error(std::string_view name, phys_addr_t ram_size) {
+  const bool virt = name == "qemu-virt" || name == "virt";
+  const phys_addr_t lo = 64 * sz_1m;
+  const phys_addr_t hi = virt ? 255 * sz_1g : 1023 * sz_1g;
+  if (ram_size >= lo && ram_size <= hi) return std::nullopt;
+  const std::string mib = std::to_string(ram_size >> 20) + " MiB";
+  if (ram_size < lo)
+    return "RAM " + (ram_size < sz_1m ? std::to_string(ram_size) + " bytes" : mib) +
+           " is below the " + std::string(name) +
+           " profile's minimum of 64 MiB (its kernel image, initrd and DTB would lie outside RAM)";
+  return "RAM " + mib + " is more than the " + std::string(name) + " profile can hold: " +
+         (virt ? "QEMU virt maps at most 255 GiB (from 0x40000000)"
+               : "at most 1023 GiB (RAM above 3 GiB starts at 4 GiB; 40 physical address bits)");
 }
 
 /// A profile by name ("qemu-virt", "pc"), or nullopt.

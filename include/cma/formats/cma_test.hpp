@@ -43,7 +43,7 @@ inline parsed_line v1(std::string_view f) {
     auto err = field(f, "err") ? to_int(*field(f, "err")) : std::nullopt;
     auto cma = field(f, "cma");
     if (!id || !bytes || !pages) return bad("id=, bytes=, pages= decimals");
-    if (!align || *align > 64) return bad("align=<order>");
+    if (!align || *align > 63) return bad("align=<order 0..63>");
     if (!pfn) return bad("pfn=0x<hex>");
     if (!err) return bad("err=<0 or -errno>");
     if (!cma || (*cma != "0" && *cma != "1")) return bad("cma=<0|1>");
@@ -80,7 +80,7 @@ inline parsed_line legacy(std::string_view m) {
   if (eat(r, "alloc ")) {
     ev::kmod_alloc e;
     auto pages = dec(r, "pages"), align = dec(r, "align"), req = dec(r, "req");
-    if (!pages || !align || !req || *align > 64) return parsed_line::bad("cma_test alloc: expected req=, pages=, align=");
+    if (!pages || !align || !req || *align > 63) return parsed_line::bad("cma_test alloc: expected req=, pages=, align=");
     e.pages = *pages, e.bytes = *req, e.align = static_cast<unsigned>(*align);
     if (auto id = dec(r, "id")) e.id = *id;
     if (r.find(" FAILED") != std::string_view::npos) {

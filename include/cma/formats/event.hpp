@@ -25,6 +25,7 @@ struct alloc_start {            ///< cma_alloc_start (5.14+)
   unsigned align = 0;
   std::optional<page_count> available; ///< 6.18+ available_count=
   std::optional<page_count> total;     ///< 6.18+ total_count=
+  int pid = -1;                 ///< the tracing task (ftrace's "<comm>-<pid>"), -1 when not shown
 };
 struct alloc_finish {           ///< cma_alloc_finish (5.14+) and 4.x cma_alloc
   std::optional<std::string> name; ///< absent in the 4.x legacy event
@@ -34,6 +35,7 @@ struct alloc_finish {           ///< cma_alloc_finish (5.14+) and 4.x cma_alloc
   unsigned align = 0;
   std::optional<int> errorno;   ///< 6.3+
   bool legacy = false;          ///< the 4.x `cma_alloc:` event (no start event precedes it)
+  int pid = -1;                 ///< the tracing task, -1 when not shown
 };
 struct busy_retry {             ///< cma_alloc_busy_retry
   std::string name;
@@ -41,6 +43,7 @@ struct busy_retry {             ///< cma_alloc_busy_retry
   std::uint64_t page = 0;
   page_count count = 0;
   unsigned align = 0;
+  int pid = -1;                 ///< the tracing task, -1 when not shown
 };
 struct release {                ///< cma_release
   std::optional<std::string> name;

@@ -159,7 +159,7 @@ inline bool parse_canonical(const located_event& loc, parsed_line& out) {
   case event_kind::alloc_start: {
     const auto name = c.text("name");
     const auto count = c.number<10>("count"), align = c.number<10>("align");
-    if (!c.done() || align > 64) return false;
+    if (!c.done() || align > 63) return false;
     auto& e = emplace_event<ev::alloc_start>(out, loc.time);
     e.name = name, e.count = count, e.align = static_cast<unsigned>(align);
     return true;
@@ -177,7 +177,7 @@ inline bool parse_canonical(const located_event& loc, parsed_line& out) {
       if (!v) return false;
       err = *v;
     }
-    if (!c.done() || align > 64) return false;
+    if (!c.done() || align > 63) return false;
     if (loc.kind == event_kind::busy_retry) {
       auto& e = emplace_event<ev::busy_retry>(out, loc.time);
       e.name = name, e.pfn = pfn, e.page = page, e.count = count, e.align = static_cast<unsigned>(align);
@@ -235,7 +235,7 @@ inline parsed_line parse_general(const located_event& located) {
     if (!count) count = need("request_count", 10);
     auto align = need("align", 10);
     if (!count) return missing("count=<decimal> or request_count=<decimal>");
-    if (!align || *align > 64) return missing("align=<order 0..64>");
+    if (!align || *align > 63) return missing("align=<order 0..63>");
     e.count = *count;
     e.align = static_cast<unsigned>(*align);
     e.available = need("available_count", 10);
@@ -257,7 +257,7 @@ inline parsed_line parse_general(const located_event& located) {
     return parsed_line::ok(std::move(e), loc->time);
   }
   auto align = need("align", 10);
-  if (!align || *align > 64) return missing("align=<order 0..64>");
+  if (!align || *align > 63) return missing("align=<order 0..63>");
   if (loc->kind == event_kind::busy_retry) {
     return parsed_line::ok(ev::busy_retry{text("name"), *pfn, page(), *count, static_cast<unsigned>(*align)},
                            loc->time);
@@ -278,6 +278,31 @@ inline parsed_line parse_general(const located_event& located) {
 }
 } // namespace detail_
 
+namespace detail_ {
+// The pid of "<comm>-<pid> [<cpu>]" (trace, trace_pipe, trace-cmd report): the digits
+// after the last '-' before the first '['; -1 when the line has no such prefix.
+inline int task_pid(std::string_view line) {
+  const auto bracket = line.find('[');
+  if (bracket == std::string_view::npos || bracket > 64) return -1;
+  std::size_t end = bracket;
+  while (end > 0 && line[end - 1] == ' ') --end;
+  std::size_t begin = end;
+  while (begin > 0 && line[begin - 1] >= '0' && line[begin - 1] <= '9' && end - begin < 9) --begin;
+  if (begin == end || begin == 0 || line[begin - 1] != '-') return -1;
+  int pid = 0;
+  for (std::size_t i = begin; i < end; ++i) pid = pid * 10 + (line[i] - '0');
+  return pid;
+}
+
+// The operation events say which task traced them: start and finish of one cma_alloc
+// come from the same task (mm/cma.c traces both in the caller's context).
+inline void set_task(parsed_line& p, std::string_view line) {
+  if (auto* s = std::get_if<ev::alloc_start>(&*p.event)) s->pid = task_pid(line);
+  else if (auto* f = std::get_if<ev::alloc_finish>(&*p.event)) f->pid = task_pid(line);
+  else if (auto* b = std::get_if<ev::busy_retry>(&*p.event)) b->pid = task_pid(line);
+}
+} // namespace detail_
+
 /// Parses one line; `foreign` for anything that is not a cma trace event or marker.
 /// (Every path returns `p`: built in the caller's slot, never moved.)
 inline parsed_line parse_line(std::string_view line) {
@@ -292,6 +317,7 @@ inline parsed_line parse_line(std::string_view line) {
   }
   const auto loc = locate(line);
   if (loc && !parse_canonical(*loc, p)) p = parse_general(*loc);
+  if (p.status == line_status::event) set_task(p, line);
   return p;
 }
 

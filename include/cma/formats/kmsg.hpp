@@ -148,7 +148,7 @@ inline parsed_line alloc_debug(std::string_view func, std::string_view rest) {
     auto count = eat(rest, "count ") ? eat_u64(rest) : std::nullopt;
     auto align = eat(rest, ", align ") ? eat_u64(rest) : std::nullopt;
     if (!count) return parsed_line::bad("cma_alloc(: expected 'count <decimal>'");
-    if (!align || *align > 64 || !eat(rest, ")")) return parsed_line::bad("cma_alloc(: expected 'align <order>)'");
+    if (!align || *align > 63 || !eat(rest, ")")) return parsed_line::bad("cma_alloc(: expected 'align <order>)'");
     e.count = *count;
     e.align = static_cast<unsigned>(*align);
     return parsed_line::ok(std::move(e));

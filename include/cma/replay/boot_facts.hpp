@@ -1,0 +1,189 @@
+// cma/replay/boot_facts.hpp — settling the kernel and the area from what the boot lines say.
+//
+// Before anything is replayed the replay needs a kernel series (its rules: profile.hpp)
+// and an area.  In order of precedence:
+//   kernel: --kernel, the "Linux version" banner, BOOT_IMAGE=…vmlinuz-<version> on the
+//           command line, else 6.1 (said so);
+//   area:   --area, the first "cma: Reserved N MiB at …" line, else the boot model
+//           (boot/boot.hpp) from the command line and the RAM size of the Memory: line.
+// An area the kernel could not have had (cma_init_reserved_mem.hpp: a bitmap past
+// kmalloc's limit, a size that overflows) is refused with the reason, never allocated.
+// The first of each kind of line counts; a second banner means two boots were
+// concatenated, which is said (only the first boot's area is modelled).
+// Pure: takes events, returns facts and notes.
+#pragma once
+
+#include "../allocator.hpp"
+#include "../boot/boot.hpp"
+#include "../cma_init_reserved_mem.hpp"
+#include "../formats/event.hpp"
+#include "../profile.hpp"
+#include "options.hpp"
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cma::replay_detail {
+
+struct boot_facts {
+  std::optional<ev::banner> banner;
+  std::optional<ev::source> second_banner;   ///< another boot's banner (logs concatenated)
+  std::optional<ev::reserved> reserved;
+  std::optional<kernel_version> from_image; ///< "BOOT_IMAGE=/boot/vmlinuz-4.15.0…" when there is no banner
+  std::optional<std::string> cmdline;
+  std::optional<std::uint64_t> ram_kb;
+  bool boot_seen = false, failed_reserve = false;
+
+  static std::optional<kernel_version> image_version(std::string_view name);
+
+  void add(const ev::located& e) {
+    if (auto c = std::get_if<ev::command_line>(&e.what)) {
+      if (!cmdline) cmdline = c->text;
+      if (!from_image)
+        if (auto i = c->text.find("vmlinuz-"); i != std::string::npos) from_image = image_version(c->text.substr(i + 8));
+      boot_seen = true;
+    } else if (auto m = std::get_if<ev::memory_line>(&e.what); m && m->total_kb && !ram_kb) {
+      ram_kb = m->total_kb;
+    } else if (std::holds_alternative<ev::reserve_failed>(e.what)) {
+      failed_reserve = boot_seen = true;
+    } else if (auto b = std::get_if<ev::banner>(&e.what)) {
+      if (!banner) banner = *b;
+      else if (!second_banner) second_banner = e.where;
+      boot_seen = true;
+    } else if (auto r = std::get_if<ev::reserved>(&e.what)) {
+      if (!reserved) reserved = *r;
+      boot_seen = true;
+    }
+  }
+};
+
+// The version at the start of an image name: "4.15.0CMA20190430" (a CONFIG_LOCALVERSION
+// is appended as is, so it may follow the digits without a separator) is 4.15.0.
+inline std::optional<kernel_version> boot_facts::image_version(std::string_view name) {
+  const auto end = name.find_first_not_of("0123456789.");
+  auto v = name.substr(0, end);
+  while (!v.empty() && v.back() == '.') v.remove_suffix(1);
+  return kernel_version::parse(v);
+}
+
+template <class Events>
+boot_facts gather_boot(const Events& events) {
+  boot_facts f;
+  for (const auto& e : events) f.add(e);
+  return f;
+}
+
+/// The kernel series to model and whether the log starts mid-stream, with the notes
+/// that say where each came from.
+struct kernel_choice {
+  profile prof = profile::for_version(kernel_version{6, 1, 0});
+  bool assumed = false;
+  bool mid_stream = false;
+  std::string release;
+  std::vector<std::string> notes;
+};
+
+inline kernel_choice settle_kernel(const boot_facts& f, const replay_options& opt, bool overrun) {
+  kernel_choice k;
+  std::optional<kernel_version> v;
+  if (opt.kernel) {
+    v = *opt.kernel;
+    if (f.banner && !(f.banner->version == *opt.kernel))
+      k.notes.push_back("--kernel " + opt.kernel->str() + " overrides the banner's " + f.banner->release);
+  } else if (f.banner) {
+    v = f.banner->version;
+  } else if (f.from_image) {
+    v = *f.from_image;
+    k.notes.push_back("kernel version " + f.from_image->str() + " taken from the command line's BOOT_IMAGE (no banner)");
+  } else {
+    k.assumed = true;
+    k.notes.push_back("no 'Linux version' banner and no --kernel: assumed 6.1");
+  }
+  if (v) {
+    k.prof = profile::for_version(*v);
+    if (auto older = profile::older_than_modelled_note(*v)) k.notes.push_back(*older);
+  }
+  if (f.banner) k.release = f.banner->release;
+  if (f.second_banner)
+    k.notes.push_back("a second 'Linux version' banner at input " + std::to_string(f.second_banner->file) + " line " +
+                      std::to_string(f.second_banner->line) +
+                      ": two boots concatenated; the area is the first boot's and is not reset there (split the log at that line)");
+  k.mid_stream = opt.mid_stream || overrun || !f.boot_seen;
+  if (overrun) k.notes.push_back("the trace ring buffer overran: the trace starts mid-stream");
+  else if (!f.boot_seen && !opt.mid_stream) k.notes.push_back("no boot lines: the log is treated as starting mid-stream");
+  return k;
+}
+
+/// The area to replay against, where it came from, and what was assumed.
+struct area_choice {
+  std::optional<allocator> area;
+  std::string source;
+  std::vector<std::string> notes;
+};
+
+// Builds the area unless the kernel could not have had it (then says why).
+inline void make_area(area_choice& c, const std::string& name, std::uint64_t base, std::uint64_t size, unsigned order_per_bit,
+                      const profile& prof, std::string source) {
+  if (auto why = area_refusal(base, size, order_per_bit)) {
+    c.notes.push_back("area " + name + " from " + source + " refused: " + *why);
+    c.source = "refused";
+    return;
+  }
+  c.area.emplace(name, memrange_spec{base >> page_shift, size >> page_shift}, order_per_bit, prof);
+  c.source = std::move(source);
+}
+
+// No "cma: Reserved" line, but the command line and the RAM size: where the kernel
+// would have put the area (boot.hpp), and the DMA pools it takes at boot unless the
+// log shows them being allocated (`logged(count)`: an allocation of that many pages).
+inline void place_from_boot_model(area_choice& c, const boot_facts& f, const profile& prof,
+                                  const std::function<bool(page_count)>& logged) {
+  boot_config cfg;
+  cfg.kernel = prof.version;
+  const auto& banner = f.banner;
+  if (banner && (banner->release.find("amd64") != std::string::npos || banner->release.find("x86") != std::string::npos))
+    cfg.a = arch::x86_64;
+  cfg.ram_size = *f.ram_kb * 1024;
+  cfg.cmdline = *f.cmdline;
+  const auto b = simulate_boot(cfg);
+  for (const auto& ar : b.areas) {
+    if (!ar.is_default || !ar.decl.ok()) continue;
+    make_area(c, "reserved", ar.decl.base_pfn() << page_shift, ar.decl.count() << page_shift, 0, prof,
+              "boot model (command line + RAM size)");
+    if (!c.area) return;
+    c.notes.push_back("no 'cma: Reserved' line: area placed by the boot model from the command line and " +
+                      std::to_string(*f.ram_kb / 1024) + " MiB of RAM");
+    for (const auto& a : b.assumed) c.notes.push_back("boot model assumed: " + a);
+    const bool pools_logged = !ar.pools.empty() && logged(ar.pools[0].request.count);
+    if (!pools_logged)
+      for (const auto& p : ar.pools)
+        if (p.pfn != no_pfn) {
+          c.area->mark_allocated(p.pfn, p.request.count);
+          c.notes.push_back("boot-time " + p.request.gfp + " pool assumed at pfn " + std::to_string(p.pfn) + " (" +
+                            std::to_string(p.request.count) + " pages)");
+        }
+    return;
+  }
+}
+
+inline area_choice place_area(const boot_facts& f, const replay_options& opt, const profile& prof,
+                              const std::function<bool(page_count)>& logged) {
+  area_choice c;
+  if (opt.area) {
+    const auto& a = *opt.area;
+    make_area(c, a.name, a.base, a.size, a.order_per_bit, prof, "--area");
+  } else if (f.reserved) {
+    // dma_contiguous_reserve names the global area "reserved"; order_per_bit is 0 (KERNEL-FACTS §5.2).
+    // A MiB count whose byte size overflows 64 bits is refused like any impossible size.
+    const auto& r = *f.reserved;
+    const std::uint64_t size = r.mib >= (std::uint64_t{1} << 44) ? ~std::uint64_t{0} : r.mib << 20;
+    make_area(c, "reserved", r.base, size, 0u, prof, "boot log");
+  } else if (f.cmdline && f.ram_kb && !f.failed_reserve) {
+    place_from_boot_model(c, f, prof, logged);
+  }
+  return c;
+}
+
+} // namespace cma::replay_detail
