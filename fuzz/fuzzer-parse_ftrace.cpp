@@ -1,5 +1,5 @@
 // fuzz/fuzzer-parse_ftrace.cpp — property: formats::ftrace::parse_line never crashes, and
-// whatever it accepts as an event has an align order <= 64 and, for malformed lines, says why;
+// whatever it accepts as an event has an align order <= 63 (what a kernel can print: mm/cma.c shifts by it) and, for malformed lines, says why;
 // and wherever the front-to-back reader of the kernel's layout answers, the general
 // key=value reader gives the same event (the fast path never changes an answer).
 #include <cma/formats/ftrace.hpp>
@@ -39,8 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto p = cma::formats::ftrace::parse_line(text);
   if (p.status == cma::formats::line_status::malformed && p.why.empty()) std::abort();
   if (p.event) {
-    if (auto s = std::get_if<cma::ev::alloc_start>(&*p.event); s && s->align > 64) std::abort();
-    if (auto f = std::get_if<cma::ev::alloc_finish>(&*p.event); f && f->align > 64) std::abort();
+    if (auto s = std::get_if<cma::ev::alloc_start>(&*p.event); s && s->align > 63) std::abort();
+    if (auto f = std::get_if<cma::ev::alloc_finish>(&*p.event); f && f->align > 63) std::abort();
   }
   namespace ft = cma::formats::ftrace::detail_;
   if (const auto loc = ft::locate(text)) {

@@ -22,7 +22,7 @@
 // bitmap_maxno.  In debug builds (CMASIM_DEBUG_VALIDATE or !NDEBUG) it is
 // asserted after every mutation.  Every range is one a kernel could have
 // (cma_init_reserved_mem.hpp; the constructor throws std::invalid_argument
-// otherwise), so order_per_bit <= 40 and every range ends below pfn 2^40: no shift
+// otherwise), so order_per_bit <= 40 and every range ends by pfn 2^40: no shift
 // here reaches 64 and no pfn arithmetic wraps, whatever alloc/release are given —
 // an align of any size (order_per_bit.hpp saturates the mask), a release whose
 // pfn + count passes the range or 2^64 (compared as count > end - pfn).
@@ -244,7 +244,11 @@ private:
                  const busy_oracle& busy) {
     auto& rg = ranges_[ri];
     rg.bitmap.set(bitmap_no, bitmap_count); // claimed before migration
-    available_ -= r.count;
+    // 6.15+ never gets here with count > available_count (the early stop); ≤6.14 has no
+    // such counter and may, when the kernel's ALIGN wrapped a count near 2^64 to 0 bits:
+    // the model's counter stops at 0 rather than wrapping.
+    const page_count taken = std::min(available_, r.count);
+    available_ -= taken;
     const pfn_t pfn = rg.base_pfn + (bitmap_no << order_per_bit_);
     const int ret = busy ? busy(pfn, r.count) : 0;
     r.attempts.push_back({ri, bitmap_no, pfn, ret});
@@ -253,7 +257,7 @@ private:
       return 0;
     }
     rg.bitmap.clear(bitmap_no, bitmap_count); // cma_clear_bitmap on failure
-    available_ += r.count;
+    available_ += taken;
     return ret;
   }
 

@@ -7,7 +7,7 @@
 //
 // Invariants: a range is one a kernel could have (cma_init_reserved_mem.hpp): its
 // constructor throws std::invalid_argument otherwise, before any bitmap is allocated,
-// so the bitmap never exceeds the kernel's 4 MiB, base_pfn + count < 2^40 (no pfn
+// so the bitmap never exceeds the kernel's 4 MiB, base_pfn + count <= 2^40 (no pfn
 // arithmetic can wrap) and order_per_bit <= 40 (no page<->bit shift reaches 64).
 #pragma once
 

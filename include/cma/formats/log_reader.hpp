@@ -199,30 +199,67 @@ class log_reader {
 public:
   log_reader(unsigned file, Sink& sink) : file_(file), sink_(sink) {}
 
+  /// No kernel line comes near this: printk's records are at most 1024 bytes
+  /// (PRINTK_MESSAGE_MAX, 6.x; LOG_LINE_MAX before), a trace line a few hundred.  A
+  /// longer line is reported, not held: the reader's memory does not grow with it.
+  static constexpr std::size_t max_line = std::size_t{1} << 16;
+
   void feed(std::string_view piece) {
-    if (!carry_.empty()) { // complete the line the previous piece ended in
+    if (!carry_.empty() || overlong_) { // complete the line the previous piece ended in
       const auto nl = piece.find('\n');
-      carry_.append(piece.substr(0, nl));
+      carry(piece.substr(0, nl));
       if (nl == std::string_view::npos) return;
-      read_line(carry_);
-      carry_.clear();
+      end_carried();
       piece.remove_prefix(nl + 1);
     }
     for (auto nl = piece.find('\n'); nl != std::string_view::npos; nl = piece.find('\n')) {
-      read_line(piece.substr(0, nl));
+      if (nl > max_line) too_long(piece.substr(0, nl), nl);
+      else read_line(piece.substr(0, nl));
       piece.remove_prefix(nl + 1);
     }
-    carry_.assign(piece);
+    carry(piece);
   }
 
   read_summary finish() {
-    if (!carry_.empty()) read_line(carry_);
-    carry_.clear();
+    if (!carry_.empty() || overlong_) end_carried();
     sum_.lines = lineno_;
     return sum_;
   }
 
+  /// Lines read whole so far (the last one's number).
+  std::uint64_t lines_read() const noexcept { return lineno_; }
+
 private:
+  // Keeps the start of a line the piece cut, up to max_line bytes; past that only its
+  // first bytes (to quote) and its length.
+  void carry(std::string_view part) {
+    if (overlong_) {
+      overlong_bytes_ += part.size();
+    } else if (carry_.size() + part.size() > max_line) {
+      overlong_ = true;
+      overlong_bytes_ = carry_.size() + part.size();
+      carry_.append(part.substr(0, 200));
+      carry_.resize(std::min<std::size_t>(carry_.size(), 200));
+      carry_.shrink_to_fit();
+    } else {
+      carry_.append(part);
+    }
+  }
+  void end_carried() {
+    if (overlong_) too_long(carry_, overlong_bytes_);
+    else read_line(carry_);
+    carry_.clear();
+    overlong_ = false;
+    overlong_bytes_ = 0;
+  }
+  void too_long(std::string_view head, std::uint64_t bytes) {
+    ++lineno_;
+    ++sum_.cma_lines;
+    sink_.on_unrecognised({file_, lineno_, detail_::printable(head),
+                           "a line of " + std::to_string(bytes) + " bytes, longer than any kernel log or trace line (" +
+                               std::to_string(max_line) + "): not read"});
+  }
+
   void read_line(std::string_view line) {
     using namespace detail_;
     ++lineno_;
@@ -240,7 +277,9 @@ private:
   Sink& sink_;
   read_summary sum_;
   std::uint64_t lineno_ = 0;
-  std::string carry_;                   ///< the start of a line the last piece cut
+  std::string carry_;                   ///< the start of a line the last piece cut (at most max_line bytes)
+  bool overlong_ = false;               ///< the cut line is longer than max_line: carry_ holds its head
+  std::uint64_t overlong_bytes_ = 0;
   std::vector<std::string_view> parts_; ///< reused: split_glued's output
 };
 

@@ -61,6 +61,8 @@ public:
     if (rep_.unrecognised.size() < opt_.max_unrecognised) rep_.unrecognised.push_back(std::move(u));
     ++rep_.unrecognised_total;
   }
+  /// The first diverged operation so far (a streamed replay finds it as its line is read).
+  const op_record* first_diverged() const noexcept { return rep_.first_diverged ? &*rep_.first_diverged : nullptr; }
   /// Are trace operations replayed as they arrive (nothing kept of them)?
   bool streaming() const noexcept { return streaming_; }
   /// Call after each input, with what read_log returned for it.
@@ -79,7 +81,10 @@ public:
     settle(true);
     if (!judge_.has_area()) {
       if (rep_.area_source.empty()) rep_.area_source = "none";
-      if (has_ops()) rep_.notes.push_back("no CMA area: the input has operations but no 'cma: Reserved' line; give --area");
+      if (has_ops()) {
+        rep_.ops_without_area = true;
+        rep_.notes.push_back("no CMA area: the input has operations but no 'cma: Reserved' line; give --area");
+      }
       return std::move(rep_);
     }
     if (have_trace_) replay_trace();

@@ -94,6 +94,7 @@ struct replay_report {
   page_count count = 0;
   unsigned order_per_bit = 0;
   bool mid_stream = false;
+  bool ops_without_area = false;  ///< the input has operations but no area was known: nothing was replayed
   std::vector<op_record> ops;
   std::uint64_t ops_not_kept = 0;           ///< notable records beyond replay_options::max_kept_ops
   std::optional<op_record> first_diverged;  ///< with its seq
