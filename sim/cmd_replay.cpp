@@ -600,6 +600,8 @@ void run(const replay_args& a) {
     fail(exit_usage, safe(fmt::format("--strict: {} line(s) mention CMA but were not understood, first at {}",
                                       report.unrecognised_total, first)));
   }
+  if (report.area_source == "refused")
+    fail(exit_usage, "the area the input declares could not exist in a kernel (see the note above): nothing was replayed");
   if (report.ops_without_area)
     fail(exit_usage, "the input has CMA operations but no area to replay them against: give --area name=…,base=…,size=… "
                      "(and --kernel), or add the boot log with its 'cma: Reserved' line");

@@ -1,2 +1,37 @@
 # tests/cli/replay.cmake — CLI regression tests (included from tests/CMakeLists.txt when the CLI is built).
 # D: tests/data, X: tests/cli/expect-exit.sh (expect-exit.sh CODE CMD...).
+set(R $<TARGET_FILE:cmasim>)
+set(C ${CMAKE_CURRENT_SOURCE_DIR}/cli)
+# #1: an area no kernel could have is refused (exit 2), nothing proportional to it allocated.
+add_test(NAME cli.replay.reserved-4294967295MiB-exits-2 COMMAND sh -c
+  "printf '[    0.000000] cma: Reserved 4294967295 MiB at 0x0000000040000000\\n' | ${R} replay - > out.txt; test $? -eq 2 && grep -q 'kmalloc' out.txt")
+# #2, #3: --area is validated as the kernel validates an area.
+foreach(bad "size=-1" "size=4294967296M" "size=16777216G" "size=4097" "size=17179869185G" "size=0"
+            "size=32M,order_per_bit=4294967296" "size=32M,order_per_bit=20" "size=32M,base=0x1000" "size=32M,speed=1")
+  string(MAKE_C_IDENTIFIER "${bad}" id)
+  add_test(NAME cli.replay.area-${id}-exits-2 COMMAND sh ${X} 2 ${R} replay --area base=0x7cc00000,${bad} ${D}/traces/smoke/trace.txt)
+endforeach()
+add_test(NAME cli.replay.area-unaligned-base-exits-2 COMMAND sh ${X} 2 ${R} replay --area base=0x7cc00123,size=32M ${D}/traces/smoke/trace.txt)
+add_test(NAME cli.replay.area-negative-base-exits-2 COMMAND sh ${X} 2 ${R} replay --area base=-1,size=32M ${D}/traces/smoke/trace.txt)
+add_test(NAME cli.replay.area-valid COMMAND sh ${X} 0 ${R} replay --area base=0x76c00000,size=128M,order_per_bit=0 --kernel 6.1 ${D}/traces/smoke/trace.txt)
+# #4: a FIFO is read once; a divergence's context comes from what was read (no hang).
+add_test(NAME cli.replay.fifo-divergence-context COMMAND bash -c
+  "timeout 20 ${R} replay <(cat ${C}/tampered-smoke.trace) <(cat ${D}/traces/smoke/dmesg.txt) > out.txt; rc=$?; test $rc -eq 1 && grep -q '>     21 |' out.txt")
+# #5: operations and no area; a failed write; trace.txt that is a directory.
+add_test(NAME cli.replay.no-area-exits-2 COMMAND sh ${X} 2 ${R} replay ${D}/traces/smoke/trace.txt)
+add_test(NAME cli.replay.full-disk-exits-2 COMMAND sh -c "${R} replay ${D}/traces/frag_run1 > /dev/full; test $? -eq 2")
+add_test(NAME cli.replay.json-full-disk-exits-2 COMMAND sh -c "${R} replay --json ${D}/traces/frag_run1 > /dev/full; test $? -eq 2")
+add_test(NAME cli.replay.trace-txt-directory-exits-2 COMMAND sh -c "mkdir -p dirtrace/trace.txt && ${R} replay dirtrace; test $? -eq 2")
+# #9: control bytes from the input are escaped on the terminal (context lines, banner).
+add_test(NAME cli.replay.escapes-control-bytes COMMAND sh -c
+  "${R} replay ${C}/escape-smoke.trace ${D}/traces/smoke/dmesg.txt > out.txt; test $? -eq 1 && grep -q 'x1b' out.txt && ! grep -q \"$(printf '\\033')\" out.txt")
+# #12: --strict names the lines; --context must be sensible.
+add_test(NAME cli.replay.strict-names-lines COMMAND sh -c
+  "${R} replay --strict ${D}/field-notes-4.15.md > /dev/null 2> err.txt; test $? -eq 2 && grep -q 'field-notes-4.15.md:[0-9]' err.txt")
+add_test(NAME cli.replay.negative-context-exits-2 COMMAND sh ${X} 2 ${R} replay --context -1 ${D}/traces/smoke)
+add_test(NAME cli.replay.kernel-6..1-exits-2 COMMAND sh ${X} 2 ${R} replay --kernel 6..1 ${D}/traces/smoke)
+# -v and --json give the same records as before the spool (frag_run1: 177 operations).
+add_test(NAME cli.replay.verbose-lists-every-operation COMMAND sh -c
+  "test $(${R} replay -v ${D}/traces/frag_run1 | grep -c '^  matched ') -eq 177")
+add_test(NAME cli.replay.json-ops-complete COMMAND sh -c
+  "${R} replay --json ${D}/traces/frag_run1 | python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d[\"ops\"])==d[\"summary\"][\"ops\"]==177 and d[\"first_divergence\"] is None, d[\"summary\"]'")
