@@ -9,9 +9,15 @@
 // cma::replayer, the streaming path `cmasim replay` takes — and prints both throughputs
 // and their ratio, each side the best of three alternating runs.  The replay must
 // match every operation, or the bench fails.
+// Then, when built beside the CLI (CMASIM_BIN), the peak resident memory of `cmasim
+// replay` itself in every output mode — text, -v and --json written to a file — on the
+// same trace alone (--area, --kernel) and after a dmesg of its boot lines and the
+// pr_debug lines of its last 10,000 operations (the cross-check): each must stay
+// within 64 MiB (issue 10), whatever the trace's size.
 #include <cma/replay/replay.hpp>
 
 #include <algorithm>
+#include <deque>
 
 #include <chrono>
 #include <cstdio>
@@ -21,7 +27,9 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace {
@@ -38,9 +46,22 @@ unsigned order_of(cma::page_count n) {
   return o;
 }
 
-std::uint64_t generate(const std::string& path, std::uint64_t bytes) {
+// The pr_debug lines mm/cma.c (6.1) prints for an operation, kept for the last few.
+struct debug_op {
+  bool alloc = true;
+  cma::page_count count = 0;
+  unsigned align = 0;
+  bool ok = true;
+};
+constexpr std::size_t debug_ops = 10000;
+
+std::uint64_t generate(const std::string& path, std::uint64_t bytes, std::deque<debug_op>& last) {
   std::FILE* out = std::fopen(path.c_str(), "w");
   if (!out) return 0;
+  const auto remember = [&](debug_op d) {
+    last.push_back(d);
+    if (last.size() > debug_ops) last.pop_front();
+  };
   auto a = cma::make_allocator("reserved", {0x76c00, 32768}, 0, "6.1");
   std::mt19937_64 rng(7);
   std::vector<std::pair<cma::pfn_t, cma::page_count>> live;
@@ -67,12 +88,14 @@ std::uint64_t generate(const std::string& path, std::uint64_t bytes) {
            t, static_cast<unsigned long long>(r.ok() ? r.pfn : r.finish_pfn),
            static_cast<unsigned long long>(r.ok() ? 0xfffffffe00000000ull + r.pfn : 0), static_cast<unsigned long long>(c), al);
       if (r.ok()) live.emplace_back(r.pfn, c);
+      remember({true, c, al, r.ok()});
     } else {
       const auto k = rng() % live.size();
       const auto [p, c] = live[k];
       live[k] = live.back();
       live.pop_back();
       a.release(p, c);
+      remember({false, c, 0, true});
       emit("            init-1       [000] .....  %12.6f: cma_release: name=reserved pfn=0x%llx page=%016llx count=%llu\n",
            t, static_cast<unsigned long long>(p), static_cast<unsigned long long>(0xfffffffe00000000ull + p),
            static_cast<unsigned long long>(c));
@@ -84,6 +107,85 @@ std::uint64_t generate(const std::string& path, std::uint64_t bytes) {
   fsync(fileno(out));
   std::fclose(out);
   return lines;
+}
+
+// A dmesg.txt for the trace: the boot lines that place its area, then the pr_debug
+// lines of its last operations (their order is the trace's; their time before it).
+bool write_dmesg(const std::string& path, const std::deque<debug_op>& last) {
+  std::FILE* out = std::fopen(path.c_str(), "w");
+  if (!out) return false;
+  std::fprintf(out, "[    0.000000] Linux version 6.1.0-56-arm64 (bench) #1 SMP Debian 6.1.192-2\n");
+  std::fprintf(out, "[    0.000000] cma: Reserved 128 MiB at 0x0000000076c00000\n");
+  for (const auto& d : last) {
+    if (d.alloc) {
+      std::fprintf(out, "[    1.000000] cma: cma_alloc(cma 00000000c0ffee00, count %llu, align %u)\n",
+                   static_cast<unsigned long long>(d.count), d.align);
+      std::fprintf(out, "[    1.000000] cma: cma_alloc(): returned %s\n", d.ok ? "00000000feedf00d" : "0000000000000000");
+    } else {
+      std::fprintf(out, "[    1.000000] cma: cma_release(page 00000000feedf00d, count %llu)\n", static_cast<unsigned long long>(d.count));
+    }
+  }
+  return std::fclose(out) == 0;
+}
+
+// Runs the CLI with stdout to `out`; its exit code, time and peak resident memory.
+struct cli_run {
+  int rc = -1;
+  double seconds = 0, peak_mib = 0;
+  std::uint64_t out_bytes = 0;
+};
+cli_run run_cli(const std::vector<std::string>& args, const std::string& out) {
+  cli_run r;
+  const auto t0 = std::chrono::steady_clock::now();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0 || dup2(fd, 1) < 0) _exit(127);
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  rusage ru{};
+  if (pid < 0 || wait4(pid, &status, 0, &ru) < 0) return r;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.peak_mib = static_cast<double>(ru.ru_maxrss) / 1024;
+  std::FILE* f = std::fopen(out.c_str(), "rb");
+  if (f) {
+    std::fseek(f, 0, SEEK_END);
+    r.out_bytes = static_cast<std::uint64_t>(std::ftell(f));
+    std::fclose(f);
+  }
+  std::remove(out.c_str());
+  return r;
+}
+
+// Peak memory of `cmasim replay` per output mode, with and without the cross-check.
+bool memory_per_mode(const std::string& cli, const std::string& trace, const std::string& dmesg) {
+  bool ok = true;
+  std::printf("peak resident memory of `cmasim replay` (limit 64 MiB), output to a file:\n");
+  for (const bool with_dmesg : {false, true}) {
+    for (const char* mode : {"text", "-v", "--json"}) {
+      std::vector<std::string> args{cli, "replay"};
+      if (std::string(mode) != "text") args.emplace_back(mode);
+      if (with_dmesg) {
+        args.push_back(dmesg);
+      } else {
+        args.insert(args.end(), {"--area", "base=0x76c00000,size=128M", "--kernel", "6.1"});
+      }
+      args.push_back(trace);
+      const auto r = run_cli(args, trace + ".out");
+      const bool good = r.rc == 0 && r.peak_mib <= 64;
+      ok = ok && good;
+      std::printf("  %-6s %-38s %7.1f MiB  %6.1f s  %8.1f MiB written  exit %d  %s\n", mode,
+                  with_dmesg ? "dmesg (10,000 pr_debug lines) + trace" : "trace, --area --kernel", r.peak_mib, r.seconds,
+                  static_cast<double>(r.out_bytes) / (1 << 20), r.rc, good ? "ok" : "FAILED");
+    }
+  }
+  return ok;
 }
 
 // Streams the file through the replayer block by block, as `cmasim replay` does: the
@@ -108,7 +210,8 @@ int main(int argc, char** argv) {
   const std::uint64_t mb = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1024;
   const std::string path = argc > 2 ? argv[2] : "cmasim-bench-trace.txt";
   auto t0 = clock_type::now();
-  const auto lines = generate(path, mb << 20);
+  std::deque<debug_op> last;
+  const auto lines = generate(path, mb << 20, last);
   if (lines == 0) {
     std::fprintf(stderr, "cma_replay_bench: cannot write %s\n", path.c_str());
     return 2;
@@ -156,6 +259,14 @@ int main(int argc, char** argv) {
               static_cast<double>(usage.ru_maxrss) / 1024);
   std::printf("first run: grep %.2f s, cmasim %.2f s: %.1f %%\n", grep_first, replay_first, 100.0 * grep_first / replay_first);
   std::printf("ratio: cmasim runs at %.1f %% of grep's throughput (target >= 25 %%)\n", 100.0 * grep_s / replay_s);
+  bool memory_ok = true;
+#ifdef CMASIM_BIN
+  const std::string dmesg = path + ".dmesg.txt";
+  memory_ok = write_dmesg(dmesg, last) && memory_per_mode(CMASIM_BIN, path, dmesg);
+  if (argc <= 2) std::remove(dmesg.c_str()); // a named trace is kept, with its dmesg
+#else
+  std::printf("peak memory per mode: not measured (built without the CLI)\n");
+#endif
   if (argc <= 2) std::remove(path.c_str());
-  return report.all_matched() ? 0 : 1;
+  return report.all_matched() && memory_ok ? 0 : 1;
 }

@@ -17,5 +17,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (auto v : {cma::verdict::matched, cma::verdict::diverged, cma::verdict::inferred, cma::verdict::unchecked})
     sum += r.count_of(v);
   if (sum != r.ops.size()) std::abort();
+  // The bounded form `cmasim replay -v/--json` uses: every record once, in order, and only
+  // notable ones kept; the boot lines' own area (refused when no kernel could have it).
+  cma::replay_options streamed;
+  streamed.keep_matched = false;
+  streamed.max_kept_ops = 4;
+  streamed.max_unrecognised = 2;
+  std::uint64_t next = 0;
+  bool in_order = true;
+  streamed.on_op = [&](const cma::op_record& o) { in_order = in_order && o.seq == next++; };
+  const auto s = cma::replay({in}, streamed);
+  if (!in_order || next != s.op_count()) std::abort();
+  if (s.ops.size() > 4 || s.unrecognised.size() > 2 || s.unrecognised_total != in.unrecognised.size()) std::abort();
   return 0;
 }

@@ -31,17 +31,13 @@ public:
     for (pfn_t p : pfns) add(p);
   }
 
-  void add(pfn_t pfn, page_count count = 1) {
-    pfns_ += boost::icl::interval<pfn_t>::right_open(pfn, pfn + count);
-  }
-  void remove(pfn_t pfn, page_count count = 1) {
-    pfns_ -= boost::icl::interval<pfn_t>::right_open(pfn, pfn + count);
-  }
+  void add(pfn_t pfn, page_count count = 1) { pfns_ += window(pfn, count); }
+  void remove(pfn_t pfn, page_count count = 1) { pfns_ -= window(pfn, count); }
   bool empty() const noexcept { return boost::icl::is_empty(pfns_); }
   const set_type& pfns() const noexcept { return pfns_; }
 
   int operator()(pfn_t pfn, page_count count) const {
-    return boost::icl::intersects(pfns_, boost::icl::interval<pfn_t>::right_open(pfn, pfn + count)) ? ebusy : 0;
+    return boost::icl::intersects(pfns_, window(pfn, count)) ? ebusy : 0;
   }
 
   busy_oracle oracle() const {
@@ -49,6 +45,12 @@ public:
   }
 
 private:
+  // [pfn, pfn + count), the end saturated: a count near 2^64 must not wrap the interval
+  // into an empty one (Boost.Icl asserts on it).
+  static boost::icl::interval<pfn_t>::type window(pfn_t pfn, page_count count) {
+    const pfn_t end = count > ~pfn ? ~pfn_t{0} : pfn + count;
+    return boost::icl::interval<pfn_t>::right_open(pfn, end);
+  }
   set_type pfns_;
 };
 

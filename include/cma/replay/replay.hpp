@@ -18,8 +18,13 @@
 namespace cma {
 
 /// Replays the inputs (each read by formats::read_log) through the model: the batch
-/// form of replayer, same report.
-inline replay_report replay(const std::vector<formats::read_result>& inputs, const replay_options& opt = {}) {
+/// form of replayer, same report.  (A replayer fed by hand that reports
+/// needs_batch_replay must be run again by its caller, as `cmasim replay` does.)
+inline replay_report replay(const std::vector<formats::read_result>& inputs, const replay_options& options = {}) {
+  // Records handed to on_op cannot be taken back: with it, the one pass is the batch one
+  // (the inputs are in memory already, so streaming would save nothing).
+  auto opt = options;
+  if (opt.on_op) opt.stream = false;
   replay_report report;
   {
     replayer r(opt);
