@@ -7,6 +7,7 @@
 //   state_checks.hpp lines that print the area's state, against the model
 //   judge.hpp        one operation against the model: verdict, failure reason, record
 //   cross_check.hpp  pr_debug lines against the traced operations
+//   trace_replay.hpp the replay of the trace events (start/finish paired per area and task)
 //   kmsg_replay.hpp  the replay of a log with no trace events
 //   replayer.hpp     the engine, fed one event at a time (streamed or batch)
 //   report.hpp       what it found: the report every command builds on

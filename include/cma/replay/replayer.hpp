@@ -3,10 +3,9 @@
 // A replayer is a formats::log_sink: the parsers hand it every event as its line is
 // read.  It settles the kernel and the area (boot_facts.hpp), then re-runs every CMA
 // operation through cma::allocator and judges it (judge.hpp):
-//   * ftrace events, when present, are the operation stream (they carry PFNs); a start
-//     pairs with the finish of the same area and task, so allocations in flight on two
-//     areas or two CPUs at once are told apart; mm/cma.c's pr_debug lines then only
-//     cross-check them (cross_check.hpp), so an operation reported twice is applied once;
+//   * ftrace events, when present, are the operation stream (trace_replay.hpp);
+//     mm/cma.c's pr_debug lines then only cross-check them (cross_check.hpp), so an
+//     operation reported twice is applied once;
 //   * without ftrace, the pr_debug lines are the stream (kmsg_replay.hpp);
 //   * observed busy retries are the busy oracle: the model must try exactly the
 //     windows the kernel tried.
@@ -33,6 +32,7 @@
 #include "options.hpp"
 #include "report.hpp"
 #include "trace_op.hpp"
+#include "trace_replay.hpp"
 
 #include <algorithm>
 #include <deque>
@@ -96,7 +96,6 @@ public:
 
 private:
   using trace_op = detail::trace_op;
-  using pending_alloc = replay_detail::pending_alloc;
 
   // ------------------------------------------------------------------ intake
   void take(ev::located&& e) {
@@ -119,7 +118,7 @@ private:
     if (!detail::to_trace_op(what, where, names_, t)) return false;
     have_trace_ = have_trace_ || t.what != trace_op::kind::busy_retry;
     if (!stream_tried_ && have_trace_ && opt_.stream) start_streaming();
-    if (streaming_) step(t);
+    if (streaming_) trace_.step(t);
     else trace_ops_.push_back(t);
     return true;
   }
@@ -171,7 +170,7 @@ private:
   // Batch: every trace operation was kept, and is replayed now.
   void replay_trace() {
     begin_trace_replay();
-    for (const auto& t : trace_ops_) step(t);
+    for (const auto& t : trace_ops_) trace_.step(t);
     end_trace_replay();
   }
 
@@ -186,187 +185,14 @@ private:
     }
     judge_.sort_timed();
     judge_.hold_back(cc_.lines());
-    fast_ = !judge_.records_all();
   }
 
   void end_trace_replay() {
-    std::sort(pending_.begin(), pending_.end(), [](const slot& a, const slot& b) { return a.order < b.order; });
-    for (auto& s : pending_)
-      if (s.open) unfinished(s.p);
-    pending_.clear();
+    trace_.end();
     cc_.finish(rep_.checks, rep_.notes, [this](std::uint64_t seq, const ev::source& where) {
       // (a failure line, paired as the failure happened, names it first)
       if (auto* o = judge_.find(seq); o && !o->also_reported) o->also_reported = where;
     });
-  }
-
-  // One trace operation, in trace order.
-  void step(const trace_op& t) {
-    switch (t.what) {
-    case trace_op::kind::start: {
-      if (auto* s = find_pending(t)) unfinished(s->p), s->open = false;
-      start_pending(t);
-      if (t.has_total && t.pfn != judge_.area().count() && judge_.ours(names_[t.name]))
-        judge_.check("total_count", false, t.where(), "trace says total_count=" + std::to_string(t.pfn) +
-                                                          ", the area has " + std::to_string(judge_.area().count()));
-      break;
-    }
-    case trace_op::kind::busy_retry:
-      if (auto* s = find_pending(t)) s->p.busy.push_back(t.pfn);
-      break;
-    case trace_op::kind::finish: {
-      auto* s = t.legacy ? nullptr : find_pending(t);
-      if (!s) s = &start_pending(t);
-      s->open = false;
-      s->p.where = t.where();
-      finish_alloc(s->p, t);
-      break;
-    }
-    case trace_op::kind::release:
-      release(t);
-      break;
-    }
-  }
-
-  // The allocations begun and not yet finished, per area and task.  Slots are reused:
-  // building a fresh pending_alloc per operation zeroed 150 bytes with `rep stos`, a
-  // tenth of the replay's own time.
-  struct slot {
-    pending_alloc p;
-    std::uint32_t name = 0;
-    std::uint64_t order = 0; ///< when it was begun (unfinished ones are judged in that order)
-    bool open = false;
-  };
-  slot* find_pending(const trace_op& t) {
-    for (auto& s : pending_)
-      if (s.open && s.name == t.name && (s.p.pid == t.pid || s.p.pid < 0 || t.pid < 0)) return &s;
-    return nullptr;
-  }
-  slot& start_pending(const trace_op& t) {
-    auto it = std::find_if(pending_.begin(), pending_.end(), [](const slot& s) { return !s.open; });
-    slot& s = it != pending_.end() ? *it : pending_.emplace_back();
-    auto& p = s.p;
-    p.where = t.where();
-    p.start_time = p.where.time;
-    p.name = names_[t.name];
-    p.count = t.count;
-    p.align = t.align;
-    p.pid = t.pid;
-    p.busy.clear();
-    p.busy_lines = 0;
-    p.failed_ret.reset();
-    p.failed_where.reset();
-    s.name = t.name;
-    s.order = started_++;
-    s.open = true;
-    return s;
-  }
-
-  // a start event with no finish: ≤6.14 too-large requests (or a trace cut short)
-  void unfinished(const pending_alloc& p) {
-    op_record o = judge_.base_op(op_kind::alloc, p.where, p.name, p.count, p.align);
-    judge_.note_state_before(o); // observed_ok is false: no finish event
-    if (!judge_.ours(p.name)) return judge_.unchecked(std::move(o), "another area");
-    const auto r = judge_.area().alloc(p.count, p.align, replay_detail::judge::observed_oracle(p));
-    replay_detail::judge::fill_predicted(o, r);
-    o.observed_ok = false;
-    if (!r.traced_finish) {
-      o.result = verdict::matched;
-      o.note = "no finish event, as the model predicts (" + replay_detail::judge::exit_words(r.exit) + ")";
-    } else {
-      o.result = verdict::diverged;
-      o.note = "the kernel traced no cma_alloc_finish for this start; the model would have traced one (it " +
-               std::string(r.ok() ? "succeeds" : "fails after searching") + ")";
-      judge_.undo(r);
-    }
-    judge_.explain_failure(o, r);
-    judge_.record(std::move(o));
-  }
-
-  // A long trace is millions of successes the model reproduces; when nobody keeps their
-  // records they are counted without building one.  Anything else — or a success that
-  // does not match — takes judge_alloc.
-  void finish_alloc(const pending_alloc& p, const trace_op& f) {
-    const bool observed_ok = f.has_errorno ? f.errorno == 0 : !f.page_null;
-    if (!fast_ || !observed_ok || !judge_.ours(p.name)) return judge_alloc(p, f, std::nullopt);
-    judge_.apply_timed_before(p.where); // side events printed before it see the state before it
-    auto r = judge_.area().alloc(p.count, p.align, replay_detail::judge::observed_oracle(p));
-    if (!plain_match(p, f, r)) return judge_alloc(p, f, std::move(r));
-    if (!cc_.empty()) {
-      op_record brief;
-      brief.seq = judge_.next_seq(), brief.where = p.where, brief.count = p.count, brief.align = p.align;
-      brief.observed_ok = true;
-      cc_.on_alloc(brief);
-    }
-    judge_.count_matched();
-  }
-
-  // judge_alloc's verdict for a success, when it is "matched": the same pfn, the same
-  // busy retries, the same request.
-  static bool plain_match(const pending_alloc& p, const trace_op& f, const alloc_result& r) {
-    if (!r.ok() || r.finish_pfn != f.pfn || r.count != f.count || r.align != f.align) return false;
-    std::size_t busy = 0;
-    for (const auto& a : r.attempts)
-      if (a.ret == ebusy && (busy >= p.busy.size() || p.busy[busy++] != a.pfn)) return false;
-    return busy == p.busy.size();
-  }
-
-  // `done`: the model's answer when finish_alloc already asked for it.
-  void judge_alloc(const pending_alloc& p, const trace_op& f, std::optional<alloc_result> done) {
-    op_record o = judge_.base_op(op_kind::alloc, p.where, p.name, p.count, p.align);
-    o.start_time = p.start_time;
-    o.observed_busy = p.busy;
-    o.observed_ok = f.has_errorno ? f.errorno == 0 : !f.page_null;
-    o.observed_pfn = f.pfn;
-    if (f.has_errorno && f.errorno != 0) o.observed_err = f.errorno;
-    judge_.note_state_before(o);
-    if (!judge_.ours(p.name)) {
-      cc_.on_alloc(o); // the cross-check counts it: it was traced
-      return judge_.unchecked(std::move(o), "another area");
-    }
-    const auto r = done ? std::move(*done) : judge_.area().alloc(p.count, p.align, replay_detail::judge::observed_oracle(p));
-    replay_detail::judge::fill_predicted(o, r);
-    std::string why;
-    if (o.observed_ok != o.predicted_ok) why = o.observed_ok ? "the kernel succeeded, the model failed" : "the kernel failed, the model succeeded";
-    else if (r.finish_pfn != f.pfn) why = "pfn differs";
-    else if (o.observed_err && *o.observed_err != r.err) why = "error code differs";
-    else if (o.predicted_busy != o.observed_busy) why = "busy retries differ";
-    else if (r.count != f.count || r.align != f.align) why = "count/align differ between start and finish";
-    judge_.verdict_for(o, why);
-    if (o.result != verdict::matched) judge_.resync_alloc(r, o.observed_ok ? std::optional<pfn_t>(f.pfn) : std::nullopt, p.count);
-    judge_.explain_failure(o, r);
-    cc_.on_alloc(o); // after the verdict: a failure line's errno annotates, it does not judge
-    judge_.record(std::move(o));
-  }
-
-  // As finish_alloc: a release of pages the model has allocated, when nobody keeps its
-  // record, is counted without building one.
-  void release(const trace_op& r) {
-    if (fast_ && judge_.ours(names_[r.name])) {
-      judge_.apply_timed_before(r.where());
-      const bool was_used = judge_.area().all_used(r.pfn, r.count);
-      const auto res = judge_.area().release(r.pfn, r.count);
-      if (!res.ok || !was_used) return judge_release(r, std::pair{was_used, res});
-      if (!cc_.empty()) {
-        op_record brief;
-        brief.kind = op_kind::release, brief.seq = judge_.next_seq(), brief.where = r.where(), brief.count = r.count;
-        cc_.on_release(brief);
-      }
-      judge_.count_matched();
-      return;
-    }
-    judge_release(r, std::nullopt);
-  }
-
-  // `done`: was_used and the model's answer, when release already released.
-  void judge_release(const trace_op& r, std::optional<std::pair<bool, release_result>> done) {
-    op_record o = judge_.base_op(op_kind::release, r.where(), names_[r.name], r.count, 0);
-    o.observed_pfn = r.pfn;
-    o.observed_ok = true; // cma_release is traced only after it validated the pages
-    cc_.on_release(o);
-    if (!judge_.ours(names_[r.name])) return judge_.unchecked(std::move(o), "another area");
-    judge_.apply_release(o, r.pfn, r.count, done);
-    judge_.record(std::move(o));
   }
 
   // ------------------------------------------------------- streamed trace replay
@@ -385,7 +211,7 @@ private:
     streamed_mid_stream_ = rep_.mid_stream;
     begin_trace_replay();
     streaming_ = true;
-    for (const auto& t : trace_ops_) step(t);
+    for (const auto& t : trace_ops_) trace_.step(t);
     trace_ops_.clear();
   }
 
@@ -414,15 +240,13 @@ private:
   replay_detail::judge judge_;
   replay_detail::boot_facts facts_;       ///< what the boot lines said, as they arrived
   replay_detail::cross_check cc_;
+  detail::area_names names_;
+  replay_detail::trace_replay trace_{judge_, cc_, names_};
   std::deque<ev::located> events_;        ///< batch: every non-trace event; streaming: the state lines (judge points into it)
   std::deque<trace_op> trace_ops_;        ///< batch: the ftrace operations, in input order
-  detail::area_names names_;
-  std::vector<slot> pending_;
-  std::uint64_t started_ = 0;
   profile prof_ = profile::for_version(kernel_version{6, 1, 0});
   bool have_trace_ = false;               ///< a start, finish or release event was traced
   bool overrun_ = false;
-  bool fast_ = false;                     ///< nobody reads matched records: count them only
   bool streaming_ = false;
   bool stream_tried_ = false;
   bool streamed_mid_stream_ = false;      ///< what the streamed verdicts took it to be

@@ -1,0 +1,133 @@
+// cma/dma/cma_log.hpp — the kernel log lines one cma_alloc()/cma_release() prints, as strings.
+//
+// Models the pr_debug / pr_err lines of mm/cma.c (KERNEL-FACTS §1.7, §2, §3.1) for the DMA
+// layer's calls, in the order the kernel prints them, with the "cma: " pr_fmt prefix and no
+// timestamp:
+//   cma_alloc   [debug] "<func>(cma %p, count %lu, align %d)"  (6.6+: "cma %p, name: %s, count …")
+//               [debug] "<func>(): memory range at %p is busy, retrying" per -EBUSY window
+//                       (6.6+: "memory range at pfn 0x%lx %p is busy, retrying")
+//               [warn]  "<func>: alloc failed, req-size: %lu pages, ret: %d" (5.12+: "<func>: <name>: …")
+//                       unless __GFP_NOWARN, then cma_debug_show_areas() (≤6.11 only with
+//                       CONFIG_CMA_DEBUG, always from 6.12)
+//               [debug] "<func>(): returned %p"  (not after an early exit)
+//   cma_release [debug] "cma_release(page %p[, count %lu])" / "cma_pages_valid(page %p, count %lu)"
+//                       placed per dma_rules::release_log.
+// `<func>` is profile::alloc_func (cma_alloc, __cma_alloc from 6.12).
+//
+// Knowingly different: %p is a per-boot keyed hash in the kernel; here it is a fixed,
+// deterministic stand-in (hashed_pointer) — "00000000" + 8 hex digits, as the kernel prints a
+// hashed pointer on 64-bit, and 16 zeros for NULL — so that a page pointer printed by "returned"
+// is the same string cma_release prints for that page, as on the real machine.  The 5.14+
+// rate limit of the failure line is not modelled (every failure prints).
+//
+// Invariant: pure — the lines depend only on the arguments.
+#pragma once
+
+#include "../alloc_result.hpp"
+#include "../allocator.hpp"
+#include "../cma_debug_show_areas.hpp"
+#include "../profile.hpp"
+#include "dma_rules.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace cma::dma {
+
+/// Which of mm/cma.c's optional lines the kernel prints.
+struct log_options {
+  bool config_cma_debug = false; ///< CONFIG_CMA_DEBUG=y: pr_debug on (≤6.11) and show_areas after a failure
+  bool dyndbg = false;           ///< dynamic debug "file mm/cma.c +p" (the recordings' cmdline)
+
+  bool debug_lines(const profile& p) const noexcept {
+    return dyndbg || (config_cma_debug && p.version < kernel_version{6, 12, 0});
+  }
+  bool show_areas(const profile& p) const noexcept { return config_cma_debug || p.show_areas_unconditional; }
+};
+
+namespace detail {
+/// Lower-case hex without leading zeros (the kernel's %lx).
+inline std::string hex_lower(std::uint64_t v) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string s;
+  do {
+    s.insert(s.begin(), hex[v & 0xf]);
+    v >>= 4;
+  } while (v != 0);
+  return s;
+}
+} // namespace detail
+
+/// A stand-in for the kernel's hashed %p: "00000000" + 8 hex digits of a mix of `key`
+/// (nonzero), or 16 zeros for NULL (key 0).
+inline std::string hashed_pointer(std::uint64_t key) {
+  if (key == 0) return std::string(16, '0');
+  std::uint64_t z = key + 0x9e3779b97f4a7c15ULL; // splitmix64
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  z ^= z >> 31;
+  std::uint32_t h = static_cast<std::uint32_t>(z);
+  if (h == 0) h = 1;
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string s(16, '0');
+  for (int i = 15; i >= 8; --i, h >>= 4) s[static_cast<std::size_t>(i)] = hex[h & 0xf];
+  return s;
+}
+/// The pointer a page prints as (struct page *, keyed by its pfn; pfn 0 is never a CMA page here).
+inline std::string page_pointer(pfn_t pfn) { return hashed_pointer(pfn | (std::uint64_t{1} << 63)); }
+/// The pointer an area prints as (struct cma *, keyed by its base).
+inline std::string area_pointer(const allocator& a) { return hashed_pointer(a.base_pfn() ^ 0x636d61ULL); }
+
+/// Lines of one cma_alloc(area, count, align, no_warn) whose outcome is `r`; `area` is in its
+/// state right after the call (show_areas prints the bitmap as the failure left it).
+inline std::vector<std::string> cma_alloc_lines(const allocator& area, const alloc_result& r, bool no_warn,
+                                                const log_options& o) {
+  std::vector<std::string> out;
+  const profile& p = area.prof();
+  if (r.exit == alloc_exit::null_area) return out; // returns before its first pr_debug
+  const std::string func(p.alloc_func);
+  const bool dbg = o.debug_lines(p);
+  if (dbg)
+    out.push_back("cma: " + func + "(cma " + area_pointer(area) + (p.call_debug_has_name ? ", name: " + area.name() : "") +
+                  ", count " + std::to_string(r.count) + ", align " + std::to_string(r.align) + ")");
+  const bool searched = r.exit == alloc_exit::searched || (r.exit == alloc_exit::too_large && p.too_large_is_reported);
+  if (!searched) return out; // count == 0 or too large (≤6.14): `goto out`, nothing more
+  if (dbg)
+    for (const auto& a : r.attempts)
+      if (a.ret == ebusy)
+        out.push_back("cma: " + func + "(): memory range at " +
+                      (p.busy_line_has_pfn ? "pfn 0x" + detail::hex_lower(a.pfn) + " " : std::string()) + page_pointer(a.pfn) +
+                      " is busy, retrying");
+  if (r.err != 0 && !no_warn) {
+    out.push_back("cma: " + func + ": " + (p.failure_line_has_name ? area.name() + ": " : std::string()) +
+                  "alloc failed, req-size: " + std::to_string(r.count) + " pages, ret: " + std::to_string(r.err));
+    if (o.show_areas(p))
+      for (auto& l : cma_debug_show_areas(area)) out.push_back(std::move(l));
+  }
+  if (dbg) out.push_back("cma: " + func + "(): returned " + (r.ok() ? page_pointer(r.pfn) : hashed_pointer(0)));
+  return out;
+}
+
+/// Lines of one cma_release(area, page at pfn, count) whose answer was `released`.
+inline std::vector<std::string> cma_release_lines(const dma_rules& rules, const allocator& area, pfn_t pfn,
+                                                  page_count count, bool released, const log_options& o) {
+  std::vector<std::string> out;
+  const profile& p = area.prof();
+  if (!o.debug_lines(p)) return out;
+  const std::string ptr = page_pointer(pfn);
+  const std::string release = "cma: cma_release(page " + ptr +
+                              (p.release_debug_has_count ? ", count " + std::to_string(count) : std::string()) + ")";
+  const std::string invalid = "cma: cma_pages_valid(page " + ptr + ", count " + std::to_string(count) + ")";
+  switch (rules.release_log) {
+  case release_debug::before_check: out.push_back(release); break;
+  case release_debug::after_pages_valid: out.push_back(released ? release : invalid); break;
+  case release_debug::both_before:
+    out.push_back(release);
+    if (!released) out.push_back(invalid);
+    break;
+  }
+  return out;
+}
+
+} // namespace cma::dma
