@@ -229,3 +229,37 @@ TEST_CASE("a start with no finish where the model would have finished says what 
   CHECK(r.ops[0].result == cma::verdict::diverged);
   CHECK(r.ops[0].note == "the kernel traced no cma_alloc_finish for this start; the model would have traced one (it succeeds)");
 }
+
+// The path `cmasim replay -v/--json DIR` takes: fed by hand, dmesg.txt first, so the trace
+// is streamed and records wait in the cross-check's window before they reach on_op.
+TEST_CASE("streamed with on_op: the same records, in order, with the cross-check's annotations, as the batch") {
+  const std::vector<std::string> texts{cmatest::read_fixture("traces/frag_run1/dmesg.txt"),
+                                       cmatest::read_fixture("traces/frag_run1/trace.txt")};
+  std::vector<cma::formats::read_result> in;
+  for (unsigned i = 0; i < texts.size(); ++i) in.push_back(cma::formats::read_log(texts[i], i));
+  const auto batch = cma::replay(in); // every record kept
+  std::vector<cma::op_record> seen;
+  cma::replay_options opt;
+  opt.keep_matched = false;
+  opt.on_op = [&](const cma::op_record& o) { seen.push_back(o); };
+  cma::replayer r(opt);
+  for (unsigned i = 0; i < texts.size(); ++i) r.end_input(cma::formats::read_log(texts[i], i, r));
+  CHECK(r.streaming());
+  const auto streamed = std::move(r).finish();
+  CHECK_FALSE(streamed.needs_batch_replay);
+  REQUIRE(seen.size() == batch.ops.size());
+  std::size_t annotated = 0;
+  for (std::size_t i = 0; i < seen.size(); ++i) {
+    INFO(i);
+    CHECK(seen[i].seq == i);
+    CHECK(seen[i].result == batch.ops[i].result);
+    CHECK(seen[i].observed_err == batch.ops[i].observed_err);
+    REQUIRE(seen[i].also_reported.has_value() == batch.ops[i].also_reported.has_value());
+    if (seen[i].also_reported) {
+      CHECK(seen[i].also_reported->line == batch.ops[i].also_reported->line);
+      ++annotated;
+    }
+  }
+  CHECK(annotated > 100); // frag_run1's dmesg has the pr_debug line of every operation
+  CHECK(streamed.checks.size() == batch.checks.size());
+}

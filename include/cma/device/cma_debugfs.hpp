@@ -50,9 +50,9 @@
 // bitmap is formatted at open(); read() opens and reads at once.  kzalloc failing
 // (-ENOMEM before cma_alloc) is not modelled.
 //
-// Invariants: every record lies inside the area and was handed out by a successful
-// alloc write (its pages still allocated unless something else released them); n > 0.
-// The class keeps a pointer to the allocator: the allocator must outlive it.
+// Invariants (is_valid): every record lies inside the area, n > 0, and its pages are
+// under set bits — true as long as only `free` releases what `alloc` took.  The class
+// keeps a pointer to the allocator: the allocator must outlive it.
 #pragma once
 
 #include "../allocator.hpp"
@@ -251,6 +251,15 @@ public:
 
   /// The records, head first (the next one `free` takes is front()).
   const std::deque<cma_mem>& mem_head() const noexcept { return mem_; }
+
+  /// The invariants: every record is n > 0 pages inside the area, all of them under set
+  /// bits.  False when something else released a record's pages (the kernel would then
+  /// free them twice through `free`).
+  bool is_valid() const {
+    for (const auto& m : mem_)
+      if (m.n == 0 || !area_->contains(m.pfn) || !area_->all_used(m.pfn, m.n)) return false;
+    return true;
+  }
 
 private:
   static std::int32_t as_int(std::uint64_t v) noexcept { // `int pages = val` (gcc, two's complement)

@@ -18,8 +18,8 @@
 //     the same base rule, at least one digit, then at most one '\n' and the end of the
 //     text.  Anything else is -EINVAL (so "-5", " 5", "5 pages", ""), a value past 2^64 - 1
 //     is -ERANGE; the setter is not called then.
-// On success the setter's return value decides: 0 → the whole input length is returned
-// ("claim we got the whole input"), anything else is returned as the error.
+// Once parsed, the setter's return value decides: 0 → the write reports the whole input
+// length as consumed (even the bytes past 23), anything else is returned as the error.
 //
 // Knowingly different: the kernel takes the attribute's mutex (interruptibly: -EINTR on a
 // signal) and copies from user space (-EFAULT); a pure model has neither.  Ubuntu's and

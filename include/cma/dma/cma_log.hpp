@@ -18,7 +18,8 @@
 // deterministic stand-in (hashed_pointer) — "00000000" + 8 hex digits, as the kernel prints a
 // hashed pointer on 64-bit, and 16 zeros for NULL — so that a page pointer printed by "returned"
 // is the same string cma_release prints for that page, as on the real machine.  The 5.14+
-// rate limit of the failure line is not modelled (every failure prints).
+// rate limit of the failure line (pr_err_ratelimited) is modelled when the caller keeps a
+// printk_ratelimit and passes the time (the library has no clock); show_areas is not limited.
 //
 // Invariant: pure — the lines depend only on the arguments.
 #pragma once
@@ -30,15 +31,51 @@
 #include "dma_rules.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace cma::dma {
 
+/// lib/ratelimit.c ___ratelimit() with DEFAULT_RATELIMIT_INTERVAL (5 s) and
+/// DEFAULT_RATELIMIT_BURST (10): the state behind pr_err_ratelimited (the failure line, 5.14+).
+/// The model has no clock: the caller passes the time of each message.
+struct printk_ratelimit {
+  std::uint64_t interval_ns = 5'000'000'000ULL;
+  unsigned burst = 10;
+  std::optional<std::uint64_t> begin; ///< start of the current interval (rs->begin; nullopt: 0)
+  unsigned printed = 0;
+  unsigned missed = 0;
+
+  /// Whether a message at `now_ns` is printed.  When a new interval starts after suppressed
+  /// messages, `report` is set to the count ("%s: %d callbacks suppressed", no pr_fmt prefix).
+  bool allow(std::uint64_t now_ns, std::optional<unsigned>& report) {
+    report.reset();
+    if (!begin) begin = now_ns;
+    if (now_ns > *begin + interval_ns) { // time_is_before_jiffies(begin + interval)
+      if (missed != 0) report = missed;
+      missed = 0;
+      begin = now_ns;
+      printed = 0;
+    }
+    if (burst > printed) {
+      ++printed;
+      return true;
+    }
+    ++missed;
+    return false;
+  }
+};
+
 /// Which of mm/cma.c's optional lines the kernel prints.
 struct log_options {
   bool config_cma_debug = false; ///< CONFIG_CMA_DEBUG=y: pr_debug on (≤6.11) and show_areas after a failure
   bool dyndbg = false;           ///< dynamic debug "file mm/cma.c +p" (the recordings' cmdline)
+  /// 5.14+ rate-limits the failure line; with a state here (owned by the caller, one per boot)
+  /// and the time of the call, suppressed lines are left out as the kernel leaves them out.
+  /// nullptr: every failure line is printed.
+  printk_ratelimit* failure_ratelimit = nullptr;
+  std::uint64_t now_ns = 0;      ///< the time of the call, for failure_ratelimit
 
   bool debug_lines(const profile& p) const noexcept {
     return dyndbg || (config_cma_debug && p.version < kernel_version{6, 12, 0});
@@ -100,7 +137,11 @@ inline std::vector<std::string> cma_alloc_lines(const allocator& area, const all
                       (p.busy_line_has_pfn ? "pfn 0x" + detail::hex_lower(a.pfn) + " " : std::string()) + page_pointer(a.pfn) +
                       " is busy, retrying");
   if (r.err != 0 && !no_warn) {
-    out.push_back("cma: " + func + ": " + (p.failure_line_has_name ? area.name() + ": " : std::string()) +
+    std::optional<unsigned> suppressed;
+    const bool print = !p.failure_ratelimited || !o.failure_ratelimit || o.failure_ratelimit->allow(o.now_ns, suppressed);
+    if (suppressed) out.push_back(func + ": " + std::to_string(*suppressed) + " callbacks suppressed");
+    if (print)
+      out.push_back("cma: " + func + ": " + (p.failure_line_has_name ? area.name() + ": " : std::string()) +
                   "alloc failed, req-size: " + std::to_string(r.count) + " pages, ret: " + std::to_string(r.err));
     if (o.show_areas(p))
       for (auto& l : cma_debug_show_areas(area)) out.push_back(std::move(l));

@@ -125,6 +125,28 @@ inline std::optional<cma_call> dma_alloc_from_contiguous(const dma_rules& r, con
   return cma_alloc_logged(dev_get_cma_area(dev, default_area), dev.cma_area != nullptr, count, align, no_warn, busy, lo);
 }
 
+/// cma_alloc_aligned(cma, size, gfp) (kernel/dma/contiguous.c, 5.9+): cma_alloc(cma,
+/// size >> PAGE_SHIFT, min(get_order(size), CONFIG_CMA_ALIGNMENT), gfp & __GFP_NOWARN).
+/// `size` is page-aligned by its callers.
+inline std::optional<cma_call> cma_alloc_aligned(const dma_rules& r, allocator* area, bool per_device, std::uint64_t size,
+                                                 gfp_flags gfp, const busy_oracle& busy = {}, const log_options& lo = {}) {
+  const unsigned align = std::min(get_order(size), r.config.cma_alignment);
+  return cma_alloc_logged(area, per_device, size >> page_shift, align, gfp.nowarn, busy, lo);
+}
+
+/// dma_release_from_contiguous(dev, page at pfn, count): cma_release() on dev_get_cma_area(dev);
+/// false (nothing released, nothing printed) without an area.  The lines are appended to `log`.
+inline release_result dma_release_from_contiguous(const dma_rules& r, const device& dev, allocator* default_area,
+                                                  pfn_t pfn, page_count count, std::vector<std::string>& log,
+                                                  const log_options& lo = {}) {
+  allocator* area = dev_get_cma_area(dev, default_area);
+  if (!area) return {};
+  const auto rel = area->release(pfn, count);
+  const auto lines = cma_release_lines(r, *area, pfn, count, rel.ok, lo);
+  log.insert(log.end(), lines.begin(), lines.end());
+  return rel;
+}
+
 /// Why dma_alloc_contiguous made no cma_alloc() call.
 enum class contiguous_skip {
   none,          ///< a call was made
@@ -148,19 +170,17 @@ inline contiguous_answer dma_alloc_contiguous(const dma_rules& r, const device& 
     a.skip = contiguous_skip::cannot_block;
     return a;
   }
-  const bool no_warn = gfp.nowarn;
   if (!r.dma_direct) { // 4.15: what dma_generic_alloc_coherent / __dma_alloc_coherent ask
     allocator* area = dev_get_cma_area(dev, default_area);
     if (!area) {
       a.skip = contiguous_skip::no_area;
       return a;
     }
-    a.call = dma_alloc_from_contiguous(r, dev, default_area, size_to_pages(size), get_order(size), no_warn, busy, lo);
+    a.call = dma_alloc_from_contiguous(r, dev, default_area, size_to_pages(size), get_order(size), gfp.nowarn, busy, lo);
     return a;
   }
-  const unsigned align = std::min(get_order(size), r.config.cma_alignment); // cma_alloc_aligned
   if (dev.cma_area) {
-    a.call = cma_alloc_logged(dev.cma_area, true, size >> page_shift, align, no_warn, busy, lo);
+    a.call = cma_alloc_aligned(r, dev.cma_area, true, size, gfp, busy, lo);
     return a;
   }
   if (r.single_page_skip && size <= page_size) {
@@ -171,7 +191,7 @@ inline contiguous_answer dma_alloc_contiguous(const dma_rules& r, const device& 
     a.skip = contiguous_skip::no_area;
     return a;
   }
-  a.call = cma_alloc_logged(default_area, false, size >> page_shift, align, no_warn, busy, lo);
+  a.call = cma_alloc_aligned(r, default_area, false, size, gfp, busy, lo);
   return a;
 }
 

@@ -229,22 +229,19 @@ inline dma_alloc_result x86_v4_15_alloc(const dma_layer& L, device* devp, std::u
   else {
     auto call = *dma_alloc_from_contiguous(r, dev, L.default_area, size_to_pages(size), get_order(size), gfp.nowarn,
                                            busy, L.log);
-    append(res.log, call.log);
     const std::uint64_t addr = call.result.pfn << page_shift;
-    if (!call.ok()) {
-      why = "cma_alloc failed (" + std::string(errno_name(call.result.err)) + ")";
-    } else if (size > ~addr || addr + size > mask) { // `addr + size > dma_mask`
-      allocator* area = dev_get_cma_area(dev, L.default_area);
-      const auto rel = area->release(call.result.pfn, call.count);
-      append(res.log, cma_release_lines(r, *area, call.result.pfn, call.count, rel.ok, L.log));
-      call.released = rel.ok;
-      why = "CMA's pages at pfn 0x" + hex_lower(call.result.pfn) + " end beyond the coherent mask 0x" + hex_lower(mask) +
-            " (addr + size > mask): released";
-    } else {
-      res.log.clear();
+    if (call.ok() && size <= ~addr && addr + size <= mask) {
       take_cma(res, std::move(call));
       res.why = "from CMA area " + res.cma->area;
       return res;
+    }
+    append(res.log, call.log);
+    if (!call.ok()) {
+      why = "cma_alloc failed (" + std::string(errno_name(call.result.err)) + ")";
+    } else { // `addr + size > dma_mask`: dma_release_from_contiguous
+      call.released = dma_release_from_contiguous(r, dev, L.default_area, call.result.pfn, call.count, res.log, L.log).ok;
+      why = "CMA's pages at pfn 0x" + hex_lower(call.result.pfn) + " end beyond the coherent mask 0x" + hex_lower(mask) +
+            " (addr + size > mask): released";
     }
     res.cma = std::move(call);
   }
@@ -321,8 +318,8 @@ inline dma_alloc_result dma_alloc_pages(const dma_layer& L, device& dev, std::ui
 }
 
 /// dma_free_coherent(dev, size, cpu_addr, handle) of a buffer that began at `pfn` (nullopt: one
-/// the page allocator served).  4.15 x86 frees a NULL device's buffer through
-/// x86_dma_fallback_dev (no per-device area: the default area).
+/// the page allocator served).  A NULL device (4.15) frees into the default area:
+/// dev_get_cma_area(NULL) is dma_contiguous_default_area.
 inline dma_free_result dma_free_coherent(const dma_layer& L, device* dev, std::uint64_t size, std::optional<pfn_t> pfn) {
   device fallback = device::x86_dma_fallback_dev();
   return dma_free_contiguous(L.rules, dev ? *dev : fallback, L.default_area, pfn, size, L.log);

@@ -70,7 +70,10 @@ enum class release_debug {
 struct dma_config {
   dma_arch arch = dma_arch::arm64;
   unsigned cma_alignment = 8; ///< CONFIG_CMA_ALIGNMENT (Kconfig default 8 = Debian's)
-  bool x86_swiotlb = true;    ///< 4.15 x86: dma_ops is swiotlb (ORs __GFP_NOWARN before CMA); false: nommu
+  /// 4.15 x86: dma_ops is swiotlb — pci_swiotlb_detect_4gb picks it when memory extends above
+  /// 4 GiB and no IOMMU took over — whose x86_swiotlb_alloc_coherent ORs in __GFP_NOWARN before
+  /// dma_generic_alloc_coherent (arch/x86/kernel/pci-swiotlb.c); false: nommu_dma_ops, no NOWARN.
+  bool x86_swiotlb = true;
 };
 
 struct dma_rules {
