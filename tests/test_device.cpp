@@ -319,6 +319,11 @@ TEST_CASE("debugfs free: an empty list or 0 pages frees nothing and succeeds", "
   CHECK(f.write.ok());
   CHECK(f.releases.empty());
   CHECK(d.mem_head().size() == 1);
+  // Only 23 bytes are parsed (24 zeros and a 5 read as 0), but every byte counts as written.
+  const std::string padded = std::string(24, '0') + "5\n";
+  const auto g = d.write_free(padded);
+  CHECK(g.write == dev::write_result{0, padded.size()});
+  CHECK(g.releases.empty());
 }
 
 TEST_CASE("debugfs alloc: a failed cma_alloc is -ENOMEM whatever its own error, and leaves no record", "[device]") {
