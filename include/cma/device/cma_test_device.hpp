@@ -37,8 +37,11 @@
 //   * alloc_page(GFP_HIGHUSER_MOVABLE) takes the head of that list (__rmqueue_pcplist,
 //     list_first_entry): the last page freed comes back first — hog gets the freed buffer's
 //     last pages, highest pfn first;
-//   * alloc_contig_range() drains every pcp list of the zone (drain_all_pages(cc.zone) after
-//     isolating the range), so each cma_alloc() window tried empties the list;
+//   * alloc_contig_range() drains every pcp list of the zone — drain_all_pages(cc.zone) right
+//     after start_isolate_page_range(), which succeeds on MIGRATE_CMA pageblocks even with held
+//     pages in them (mm/page_alloc.c 6.1; alloc_contig_range_noprof in 6.12) — so each
+//     cma_alloc() window tried empties the list (the recordings do not tell this apart: each of
+//     their hogs follows a free directly; it decides what a hog after an allocation gets);
 //   * once the list is empty alloc_page() is served from the buddy lists, which, while free
 //     CMA pages are not more than half the zone's free pages (__rmqueue's CMA balancing), give
 //     movable pages outside the area: misses.
@@ -48,6 +51,10 @@
 // the page allocator (they go to the UNMOVABLE list and never come back to hog).  The page
 // allocator's own pages (one-page requests, CMA failures it serves) have no modelled pfn:
 // their `pfn=` comes from cma_test_params::page_allocator_pfn (default 0), cma=0.
+//
+// Checked (tests/test_cma_test_device.cpp): the 9 real recordings of tests/data/recorded driven
+// from their workload files give every step's return code, every `cma_test: v1 …`/`live:` line
+// (230 op=hog among them) and every mm/cma.c line of the real dmesg, in order.
 //
 // Log: every write()/read() returns the kernel's lines in order, without timestamps: mm/cma.c's
 // lines for the DMA layer's calls (cma/dma/cma_log.hpp, as the layer's log_options say), then the
@@ -225,9 +232,9 @@ private:
 
   bool range_in_cma(pfn_t pfn, page_count pages) const {
     if (p_.cma_size == 0) return false;
-    const unsigned __int128 start = static_cast<unsigned __int128>(pfn) << page_shift;
-    const unsigned __int128 end = start + (static_cast<unsigned __int128>(pages) << page_shift);
-    return start >= p_.cma_base && end <= static_cast<unsigned __int128>(p_.cma_base) + p_.cma_size;
+    const std::uint64_t start = pfn << page_shift; // u64 arithmetic, as the module's
+    const std::uint64_t end = start + (pages << page_shift);
+    return start >= p_.cma_base && end <= p_.cma_base + p_.cma_size;
   }
 
   std::uint64_t max_request_bytes() const { return p_.cma_size ? p_.cma_size : p_.totalram_bytes; }
