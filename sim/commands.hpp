@@ -10,6 +10,7 @@ void add_replay_command(CLI::App& app);   // cmd_replay.cpp: cmasim replay LOG..
 void add_boot_command(CLI::App& app);     // cmd_boot.cpp:   cmasim boot --kernel --mem --cmdline
 void add_record_command(CLI::App& app);   // cmd_record.cpp: cmasim record (QEMU + kmod)
 void add_workload_command(CLI::App& app); // cmd_workload.cpp: cmasim workload --seed --ops
+void add_emulate_command(CLI::App& app);  // cmd_emulate.cpp: cmasim emulate (workload on the emulation)
 
 /// Exit codes shared by every subcommand.  A subcommand reports a non-zero result by
 /// throwing CLI::RuntimeError(code) from its callback, after printing the reason; one

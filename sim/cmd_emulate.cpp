@@ -1,0 +1,421 @@
+// sim/cmd_emulate.cpp — `cmasim emulate`: a workload against the emulated kernel.
+//
+//   cmasim emulate --kernel 6.1 --mem 1G --cmdline 'cma=64M' --workload FILE --out DIR
+//
+// Runs a workload file in the recorder's format (sim/recorder/README.md, kmod/README.md:
+// one /dev/cma_test command per line, '#' comments, the pseudo-command `read`) against the
+// emulation, and writes DIR in the layout `cmasim record` writes, as far as the emulation
+// knows it: trace.txt, dmesg.txt, steps.txt, workload.txt, cmdline.txt, plus emulated.txt
+// (what is emulated, which version's rules, what is exact and what is not).
+//
+// The chain is tests/test_kernel_log.cpp's: simulate_boot (include/cma/boot/boot.hpp) places
+// the default area and the boot-time DMA atomic pools from --kernel/--mem/--cmdline; the
+// pools are allocated as swapper/0; the module is loaded (cma_test_device with the
+// recorder's cma_base/cma_size); each step is a trace marker and the device's write or read,
+// logged by logged_cma_test_device into the dmesg ring and the ftrace ring
+// (include/cma/device/kernel_log.hpp).  The command line gets the recorder's fixed
+// arguments (console=, log_buf_len=16M, trace_buf_size=16M, trace_event=cma:*, panic=-1,
+// dyndbg="file mm/cma.c +p") unless it already sets them, as record.sh prepends them.
+//
+// Exit: 0 written; 2 bad usage or input — an unsupported --kernel, a bad --mem, a workload
+// that cannot be read or has a line that is not a device command (file:line and what was
+// expected), a boot with no default area, an output folder that cannot be created or a
+// file that cannot be written.
+#include "commands.hpp"
+#include "output.hpp"
+
+#include <cma/boot/boot.hpp>
+#include <cma/device/cma_test_device.hpp>
+#include <cma/device/kernel_log.hpp>
+#include <cma/device/meminfo.hpp>
+#include <cma/profile.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace cmasim {
+namespace {
+
+namespace fs = std::filesystem;
+namespace dev = cma::device;
+
+struct emulate_options {
+  std::string kernel;
+  std::string mem = "1G";
+  std::string cmdline;
+  std::string workload;
+  std::string out;
+};
+
+[[noreturn]] void fail(const std::string& why) {
+  std::fprintf(stderr, "cmasim emulate: %s\n", why.c_str());
+  throw CLI::RuntimeError(exit_usage);
+}
+
+// QEMU's -m size, as `cmasim boot --mem` reads it (cmd_boot.cpp): a decimal number with an
+// optional fraction and a B/K/M/G/T suffix (powers of 1024); a bare number is MiB; rounded
+// up to 8 KiB.
+std::uint64_t parse_qemu_mem(const std::string& text) {
+  const auto bad = [&](const std::string& why) {
+    fail("--mem '" + text + "': " + why + " (QEMU -m syntax: 1024, 1024M, 1G, 1.5G; a bare number is MiB)");
+  };
+  std::size_t i = 0;
+  std::uint64_t whole = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+    if (whole > (UINT64_MAX - 9) / 10) bad("too large");
+    whole = whole * 10 + unsigned(text[i++] - '0');
+  }
+  if (i == 0) bad("not a size");
+  std::uint64_t frac = 0, frac_scale = 1;
+  if (i < text.size() && text[i] == '.') {
+    const std::size_t fb = ++i;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      if (frac_scale < 1'000'000'000'000ULL) frac = frac * 10 + unsigned(text[i] - '0'), frac_scale *= 10;
+      ++i;
+    }
+    if (i == fb) bad("no digits after '.'");
+  }
+  unsigned shift = 20;
+  if (i < text.size()) {
+    switch (text[i]) {
+    case 'B': case 'b': shift = 0; break;
+    case 'K': case 'k': shift = 10; break;
+    case 'M': case 'm': shift = 20; break;
+    case 'G': case 'g': shift = 30; break;
+    case 'T': case 't': shift = 40; break;
+    default: bad("unknown suffix '" + text.substr(i, 1) + "'");
+    }
+    ++i;
+  }
+  if (i != text.size()) bad("trailing '" + text.substr(i) + "'");
+  if (whole > (UINT64_MAX >> (shift + 1))) bad("too large");
+  const unsigned __int128 part = static_cast<unsigned __int128>(frac) << shift;
+  std::uint64_t bytes = (whole << shift) + static_cast<std::uint64_t>(part / frac_scale);
+  bytes = (bytes + 8191) & ~std::uint64_t{8191};
+  if (bytes == 0) bad("RAM size 0");
+  return bytes;
+}
+
+/// memparse for log_buf_len= / trace_buf_size= (K, M, G suffixes); nullopt if not a size.
+std::optional<std::uint64_t> memparse(const std::string& s) {
+  std::size_t i = 0;
+  std::uint64_t v = 0;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9' && v < (1ULL << 40)) v = v * 10 + unsigned(s[i++] - '0');
+  if (i == 0) return std::nullopt;
+  if (i < s.size()) {
+    switch (s[i]) {
+    case 'K': case 'k': v <<= 10; break;
+    case 'M': case 'm': v <<= 20; break;
+    case 'G': case 'g': v <<= 30; break;
+    default: return std::nullopt;
+    }
+  }
+  return v;
+}
+
+/// The command line's words, `"…"` quoting kept inside a word as the kernel's next_arg does.
+std::vector<std::string> cmdline_words(const std::string& c) {
+  std::vector<std::string> out;
+  std::string w;
+  bool quoted = false;
+  for (char ch : c) {
+    if (ch == '"') quoted = !quoted;
+    if (!quoted && (ch == ' ' || ch == '\t' || ch == '\n')) {
+      if (!w.empty()) out.push_back(w), w.clear();
+      continue;
+    }
+    w += ch;
+  }
+  if (!w.empty()) out.push_back(w);
+  return out;
+}
+
+std::string key_of(const std::string& word) { return word.substr(0, word.find('=')); }
+
+/// record.sh's fixed arguments, each unless the user's command line already has its key.
+std::string full_cmdline(const std::string& user) {
+  static const std::vector<std::string> fixed{"console=ttyAMA0", "log_buf_len=16M", "trace_buf_size=16M",
+                                              "trace_event=cma:*", "panic=-1", "dyndbg=\"file mm/cma.c +p\""};
+  const auto words = cmdline_words(user);
+  std::string out;
+  for (const auto& f : fixed) {
+    const bool have = std::any_of(words.begin(), words.end(), [&](const std::string& w) { return key_of(w) == key_of(f); });
+    if (!have) out += (out.empty() ? "" : " ") + f;
+  }
+  for (const auto& w : words) out += (out.empty() ? "" : " ") + w;
+  return out;
+}
+
+/// The last value of `key=` on the command line (the kernel's early params: last wins).
+std::optional<std::string> cmdline_value(const std::string& cmdline, const std::string& key) {
+  std::optional<std::string> v;
+  for (const auto& w : cmdline_words(cmdline))
+    if (key_of(w) == key && w.size() > key.size()) v = w.substr(key.size() + 1);
+  return v;
+}
+
+struct workload_step {
+  std::size_t line = 0;
+  std::string cmd;
+};
+
+bool is_number(const std::string& s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+/// The recorder's format, read as cma_run.c reads it ('#' to the end of the line is a
+/// comment, blanks around a command are dropped); each command's first word must be one
+/// the module or cma_run knows.  Its arguments are the device's business: a bad one is a
+/// step with rc=-EINVAL, as on the real kernel.
+std::vector<workload_step> read_workload(const std::string& path, std::string& text) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) fail("--workload " + path + ": is a directory, not a workload file");
+  errno = 0;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("--workload " + path + ": cannot open: " + std::strerror(errno ? errno : ENOENT));
+  try {
+    in.exceptions(std::ios::badbit);
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  } catch (const std::exception&) {
+    fail("--workload " + path + ": read error: " + std::strerror(errno ? errno : EIO));
+  }
+  static const std::vector<std::string> known{"alloc", "allocp", "free",  "freeidx", "freeall", "mode",
+                                              "nowarn", "hog",   "unhog", "list",    "read"};
+  std::vector<workload_step> out;
+  std::istringstream s(text);
+  std::string line;
+  std::size_t n = 0;
+  while (std::getline(s, line)) {
+    ++n;
+    if (line.size() >= 4095)
+      fail(fmt::format("{}:{}: line of {} bytes; expected a device command shorter than cma_run's 4096-byte line",
+                       path, n, line.size()));
+    if (auto h = line.find('#'); h != std::string::npos) line.erase(h);
+    const auto b = line.find_first_not_of(" \t");
+    if (b == std::string::npos) continue;
+    line = line.substr(b);
+    while (!line.empty() && std::string(" \t\r\n").find(line.back()) != std::string::npos) line.pop_back();
+    if (line.empty()) continue;
+    for (unsigned char c : line)
+      if (c < 0x20 && c != '\t')
+        fail(fmt::format("{}:{}: control byte 0x{:02x}; expected a device command in text", path, n, unsigned(c)));
+    const std::string word = line.substr(0, line.find_first_of(" \t"));
+    if (!is_number(word) && std::find(known.begin(), known.end(), word) == known.end())
+      fail(fmt::format("{}:{}: unknown command '{}'; expected <MiB>, alloc <bytes>[K|M|G], allocp <pages>, free [id], "
+                       "freeidx <k>, freeall, mode coherent|pages, nowarn 0|1, hog <pages>, unhog, list or read",
+                       path, n, word));
+    out.push_back({n, line});
+  }
+  return out;
+}
+
+/// True for "6.1", "6.12", "6.1.0-57-arm64": a series cmasim models (profile.hpp).
+std::optional<cma::kernel_version> supported_kernel(const std::string& k) {
+  const auto v = cma::kernel_version::parse(k);
+  if (!v) return std::nullopt;
+  for (const auto s : cma::profile::modelled_series()) {
+    const auto sv = cma::kernel_version::parse(s);
+    if (sv && sv->major == v->major && sv->minor == v->minor) return v;
+  }
+  return std::nullopt;
+}
+
+std::string series_list() {
+  std::string out;
+  for (const auto s : cma::profile::modelled_series()) out += (out.empty() ? "" : ", ") + std::string(s);
+  return out;
+}
+
+class out_dir {
+public:
+  explicit out_dir(std::string dir) : dir_(std::move(dir)) {
+    std::error_code ec;
+    if (fs::exists(dir_, ec) && !fs::is_directory(dir_, ec)) fail("--out " + dir_ + ": exists and is not a folder");
+    fs::create_directories(dir_, ec);
+    if (ec) fail("--out " + dir_ + ": cannot create: " + ec.message());
+  }
+  void write(const std::string& name, const std::string& text) const {
+    const std::string path = (fs::path(dir_) / name).string();
+    errno = 0;
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    if (!f) fail("cannot write " + path + ": " + std::strerror(errno ? errno : EIO));
+    const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+    int err = ok ? 0 : (errno ? errno : EIO);
+    if (std::fflush(f) != 0 && !err) err = errno ? errno : EIO;
+    if (std::ferror(f) && !err) err = EIO;
+    if (std::fclose(f) != 0 && !err) err = errno ? errno : EIO;
+    if (err) fail("cannot write " + path + ": " + std::strerror(err));
+  }
+
+private:
+  std::string dir_;
+};
+
+std::string hex(std::uint64_t v) { return fmt::format("0x{:x}", v); }
+
+void run(const emulate_options& o) {
+  const auto kv = supported_kernel(o.kernel);
+  if (!kv)
+    fail("--kernel '" + o.kernel + "': not a kernel series the emulation models (" + series_list() +
+         "; or a release such as 6.1.0-57-arm64)");
+  const cma::kernel_version v = *kv;
+  const std::uint64_t ram = parse_qemu_mem(o.mem);
+  std::string wl_text;
+  const auto steps = read_workload(o.workload, wl_text);
+
+  const std::string cmdline = full_cmdline(o.cmdline);
+  cma::boot_config bc;
+  bc.kernel = v;
+  bc.a = cma::arch::arm64;
+  bc.ram_size = ram;
+  bc.cmdline = cmdline;
+  const cma::boot_report boot = cma::simulate_boot(bc);
+  if (boot.error) fail("boot: " + *boot.error);
+  if (boot.panics) fail("boot: the area lies outside RAM; cma_activate_area would oops");
+  const cma::boot_area* def = nullptr;
+  for (const auto& a : boot.areas)
+    if (a.is_default && a.decl.ok() && a.activated) def = &a;
+  if (!def)
+    fail("boot: no default CMA area with --cmdline '" + cmdline + "' (cma=0 or a failed reservation): /dev/cma_test needs one");
+
+  const cma::profile prof = cma::profile::for_version(v);
+  cma::allocator area(def->decl.name.empty() ? std::string("reserved") : def->decl.name,
+                      cma::memrange_spec{def->decl.base_pfn(), def->decl.count()}, 0, prof);
+
+  dev::kernel_log_options ko;
+  ko.log_buf_len = memparse(cmdline_value(cmdline, "log_buf_len").value_or("16M")).value_or(16u << 20);
+  ko.trace_buffer_size = memparse(cmdline_value(cmdline, "trace_buf_size").value_or("16M")).value_or(16u << 20);
+  ko.tracing_on = cmdline.find("trace_event=cma:*") != std::string::npos;
+  dev::kernel_log K(prof, ko);
+
+  // The boot: banner, the boot model's lines, the command line.
+  const std::string release = fmt::format("{}.{}.0-cmasim-arm64", v.major, v.minor);
+  const bool full_release = o.kernel.find('-') != std::string::npos;
+  const std::string banner_release = full_release ? o.kernel : release;
+  K.printk(0, "Linux version " + banner_release + " (cmasim emulate) #1 SMP (emulated by cmasim, not a real boot)");
+  for (const auto& l : boot.log)
+    if (!l.debug) K.printk(0, l.text);
+  K.printk(0, "Kernel command line: " + cmdline);
+
+  cma::dma::printk_ratelimit ratelimit;
+  cma::dma::log_options lo;
+  lo.dyndbg = cmdline.find("dyndbg=\"file mm/cma.c +p\"") != std::string::npos;
+  lo.failure_ratelimit = &ratelimit;
+  const dev::trace_task boot_task{"swapper/0", 1, 0}, rig{"rig", 100, 0};
+  std::uint64_t now = 400'000'000ULL; // dma_atomic_pool_init: postcore_initcall, ~0.4 s on QEMU virt
+  for (const auto& p : def->pools) {
+    if (!p.request.from_cma) continue;
+    lo.now_ns = now;
+    const auto r = area.alloc(p.request.count, p.request.align);
+    if (!r.ok() || r.pfn != p.pfn)
+      fail(fmt::format("internal: boot pool {} pages align {} landed at {}, the boot model said {}", p.request.count,
+                       p.request.align, hex(r.pfn), hex(p.pfn)));
+    K.cma_alloc(now, boot_task, area, r, false, lo);
+    now += 2'000'000ULL;
+  }
+  for (const auto& l : boot.pool_lines) K.printk(now, l);
+
+  // insmod cma_test cma_base= cma_size= (the recorder's parameters), then the workload.
+  now = 3'000'000'000ULL;
+  cma::dma::dma_layer L(cma::dma::dma_rules::for_version(v, cma::dma::dma_config{cma::dma::dma_arch::arm64, 8, true}),
+                        &area, lo);
+  dev::cma_test_params params = dev::cma_test_params::for_area(area);
+  dev::cma_test_device device(L, params);
+  dev::logged_cma_test_device G(L, device, K, rig);
+  G.load(now);
+
+  std::string steps_txt;
+  steps_txt += fmt::format("@@CMA_RESERVED line='[    0.000000] cma: Reserved {} MiB at 0x{:016x}' base=0x{:016x} mib={}\n",
+                           area.count() >> 8, area.base_pfn() << cma::page_shift, area.base_pfn() << cma::page_shift,
+                           area.count() >> 8);
+  steps_txt += fmt::format("@@INSMOD uptime=3.00 params=cma_base=0x{:016x} cma_size={} \n", params.cma_base, params.cma_size);
+  steps_txt += "@@INSMOD rc=0\n";
+  std::size_t n = 0;
+  for (const auto& s : steps) {
+    ++n;
+    now += 10'000'000ULL;
+    lo.now_ns = now;
+    L.log.now_ns = now;
+    K.mark(now, rig, "step " + std::to_string(n) + ": " + s.cmd);
+    const auto io = s.cmd == "read" ? G.read(64, 0, now + 1000) : G.write(s.cmd, now + 1000);
+    const long rc = io.ok() ? 0 : io.ret;
+    steps_txt += fmt::format("@@STEP {} rc={} cmd={} | CmaTotal: {} kB CmaFree: {} kB (from the bitmap)\n", n, rc, s.cmd,
+                             boot.cma_total_kb, cma::device::bitmap_free_pages(area) << (cma::page_shift - 10));
+  }
+  if (G.inconsistencies() != 0)
+    fail(fmt::format("internal: {} DMA calls disagreed with the module's op=alloc line", G.inconsistencies()));
+
+  std::string emulated;
+  emulated += "This folder is an emulation, not a recording: `cmasim emulate` ran the workload against\n"
+              "cmasim's model of the kernel; no kernel was booted.\n\n";
+  emulated += fmt::format("kernel: {} rules (modelled series {}), arm64, QEMU virt, RAM {} MiB\n", v.str(),
+                          std::string(prof.series), ram >> 20);
+  emulated += "command line: " + cmdline + "\n";
+  emulated += fmt::format("area: {} base_pfn {} count {} pages ({} MiB), from the boot model ({})\n", area.name(),
+                          hex(area.base_pfn()), area.count(), area.count() >> 8, def->why);
+  emulated += fmt::format("workload: {} ({} steps)\n", o.workload, steps.size());
+  emulated += fmt::format("CMA calls: {} allocations, {} releases by the module\n\n", G.cma_allocs(), G.cma_releases());
+  emulated +=
+      "Exact (the kernel's own rules and formats for this version):\n"
+      "  - the area's placement and the boot-time DMA atomic pools (include/cma/boot/), when the\n"
+      "    boot model's assumptions hold (see `cmasim boot`: Debian Kconfig, QEMU virt memory map);\n"
+      "  - every CMA allocation's pfn and errno, the busy retries, the DMA layer's routing\n"
+      "    (single pages to the page allocator, the CMA_ALIGNMENT cap), /dev/cma_test's return\n"
+      "    codes and its `cma_test:` lines, mm/cma.c's lines and the cma trace events;\n"
+      "  - steps.txt's CmaTotal, and CmaFree as the bitmap's free pages.\n"
+      "Not exact:\n"
+      "  - pfns of buffers the page allocator serves (`cma=0` lines) are not modelled: printed as 0x0;\n"
+      "  - CmaFree on a real kernel also counts what the bitmap cannot see (movable pages\n"
+      "    borrowing the area, per-CPU lists holding freed pages): that term is 0 here;\n"
+      "  - timestamps (boot pools from 0.4 s, insmod at 3 s, one step every 10 ms), pids, hashed\n"
+      "    pointers; the ratelimit of failure lines follows these emulated times;\n"
+      "  - the rest of the boot log (only the banner, the boot model's lines and the command line\n"
+      "    are written; the Memory: line is not: the boot model knows only its cma-reserved part,\n"
+      + fmt::format("    {}K cma-reserved); pgmigrate and cma_alloc_success/fail counters are not in steps.txt;\n",
+                    boot.memory_cma_reserved_k) +
+      "  - files `cmasim record` also writes (console.log, meminfo.txt, zoneinfo.txt, …) are absent.\n";
+
+  const out_dir out(o.out);
+  out.write("workload.txt", wl_text);
+  out.write("cmdline.txt", cmdline + "\n");
+  out.write("kernel.txt", "release=" + banner_release + "\nemulated=cmasim emulate (" + std::string(prof.series) + " rules)\n");
+  out.write("dmesg.txt", K.dmesg().text());
+  out.write("trace.txt", K.trace().text());
+  out.write("steps.txt", steps_txt);
+  out.write("emulated.txt", emulated);
+  std::printf("emulated %zu steps on %s (%s rules): %llu CMA allocations, %llu releases; wrote %s\n", steps.size(),
+              banner_release.c_str(), std::string(prof.series).c_str(),
+              static_cast<unsigned long long>(G.cma_allocs()), static_cast<unsigned long long>(G.cma_releases()),
+              o.out.c_str());
+  finish_output("emulate");
+}
+
+} // namespace
+
+void add_emulate_command(CLI::App& app) {
+  auto o = std::make_shared<emulate_options>();
+  CLI::App* cmd = app.add_subcommand(
+      "emulate", "Run a workload against the emulated kernel and write a recording-like folder (no QEMU)");
+  cmd->add_option("--kernel", o->kernel, "kernel series: " + series_list() + " (or a release like 6.1.0-57-arm64)")
+      ->required();
+  cmd->add_option("--mem", o->mem, "guest RAM in QEMU -m syntax, e.g. 1G (default 1G)");
+  cmd->add_option("--cmdline", o->cmdline, "kernel arguments, e.g. 'cma=64M' (the recorder's own are added)");
+  cmd->add_option("--workload", o->workload, "workload file (one device command per line)")->required();
+  cmd->add_option("--out", o->out, "output folder (the layout `cmasim record` writes)")->required();
+  cmd->callback([o] { run(*o); });
+}
+
+} // namespace cmasim
