@@ -23,8 +23,12 @@
 // file that cannot be written.
 #include "commands.hpp"
 #include "output.hpp"
+#include "qemu_mem.hpp"
 
+#include <cma/formats/workload.hpp>
 #include <cma/boot/boot.hpp>
+#include <cma/boot/early_cma.hpp>
+#include <cma/boot/memparse.hpp>
 #include <cma/device/cma_test_device.hpp>
 #include <cma/device/kernel_log.hpp>
 #include <cma/device/meminfo.hpp>
@@ -65,107 +69,37 @@ struct emulate_options {
   throw CLI::RuntimeError(exit_usage);
 }
 
-// QEMU's -m size, as `cmasim boot --mem` reads it (cmd_boot.cpp): a decimal number with an
-// optional fraction and a B/K/M/G/T suffix (powers of 1024); a bare number is MiB; rounded
-// up to 8 KiB.
-std::uint64_t parse_qemu_mem(const std::string& text) {
-  const auto bad = [&](const std::string& why) {
-    fail("--mem '" + text + "': " + why + " (QEMU -m syntax: 1024, 1024M, 1G, 1.5G; a bare number is MiB)");
-  };
-  std::size_t i = 0;
-  std::uint64_t whole = 0;
-  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-    if (whole > (UINT64_MAX - 9) / 10) bad("too large");
-    whole = whole * 10 + unsigned(text[i++] - '0');
-  }
-  if (i == 0) bad("not a size");
-  std::uint64_t frac = 0, frac_scale = 1;
-  if (i < text.size() && text[i] == '.') {
-    const std::size_t fb = ++i;
-    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-      if (frac_scale < 1'000'000'000'000ULL) frac = frac * 10 + unsigned(text[i] - '0'), frac_scale *= 10;
-      ++i;
-    }
-    if (i == fb) bad("no digits after '.'");
-  }
-  unsigned shift = 20;
-  if (i < text.size()) {
-    switch (text[i]) {
-    case 'B': case 'b': shift = 0; break;
-    case 'K': case 'k': shift = 10; break;
-    case 'M': case 'm': shift = 20; break;
-    case 'G': case 'g': shift = 30; break;
-    case 'T': case 't': shift = 40; break;
-    default: bad("unknown suffix '" + text.substr(i, 1) + "'");
-    }
-    ++i;
-  }
-  if (i != text.size()) bad("trailing '" + text.substr(i) + "'");
-  if (whole > (UINT64_MAX >> (shift + 1))) bad("too large");
-  __extension__ typedef unsigned __int128 u128;
-  const u128 part = static_cast<u128>(frac) << shift;
-  std::uint64_t bytes = (whole << shift) + static_cast<std::uint64_t>(part / frac_scale);
-  bytes = (bytes + 8191) & ~std::uint64_t{8191};
-  if (bytes == 0) bad("RAM size 0");
-  return bytes;
-}
-
-/// memparse for log_buf_len= / trace_buf_size= (K, M, G suffixes); nullopt if not a size.
-std::optional<std::uint64_t> memparse(const std::string& s) {
-  std::size_t i = 0;
-  std::uint64_t v = 0;
-  while (i < s.size() && s[i] >= '0' && s[i] <= '9' && v < (1ULL << 40)) v = v * 10 + unsigned(s[i++] - '0');
-  if (i == 0) return std::nullopt;
-  if (i < s.size()) {
-    switch (s[i]) {
-    case 'K': case 'k': v <<= 10; break;
-    case 'M': case 'm': v <<= 20; break;
-    case 'G': case 'g': v <<= 30; break;
-    default: return std::nullopt;
-    }
-  }
-  return v;
-}
-
-/// The command line's words, `"…"` quoting kept inside a word as the kernel's next_arg does.
-std::vector<std::string> cmdline_words(const std::string& c) {
-  std::vector<std::string> out;
-  std::string w;
-  bool quoted = false;
-  for (char ch : c) {
-    if (ch == '"') quoted = !quoted;
-    if (!quoted && (ch == ' ' || ch == '\t' || ch == '\n')) {
-      if (!w.empty()) out.push_back(w), w.clear();
-      continue;
-    }
-    w += ch;
-  }
-  if (!w.empty()) out.push_back(w);
-  return out;
-}
-
-std::string key_of(const std::string& word) { return word.substr(0, word.find('=')); }
-
-/// record.sh's fixed arguments, each unless the user's command line already has its key.
+/// record.sh's fixed arguments, each unless the user's command line already has its key
+/// (the words as the kernel splits them: cma::split_cmdline), then the user's own.
 std::string full_cmdline(const std::string& user) {
   static const std::vector<std::string> fixed{"console=ttyAMA0", "log_buf_len=16M", "trace_buf_size=16M",
                                               "trace_event=cma:*", "panic=-1", "dyndbg=\"file mm/cma.c +p\""};
-  const auto words = cmdline_words(user);
+  const auto words = cma::split_cmdline(user);
   std::string out;
   for (const auto& f : fixed) {
-    const bool have = std::any_of(words.begin(), words.end(), [&](const std::string& w) { return key_of(w) == key_of(f); });
+    const auto key = f.substr(0, f.find('='));
+    const bool have = std::any_of(words.begin(), words.end(), [&](const cma::kernel_param& w) { return w.name == key; });
     if (!have) out += (out.empty() ? "" : " ") + f;
   }
-  for (const auto& w : words) out += (out.empty() ? "" : " ") + w;
+  const auto b = user.find_first_not_of(" \t\r\n");
+  if (b != std::string::npos) out += (out.empty() ? "" : " ") + user.substr(b, user.find_last_not_of(" \t\r\n") - b + 1);
   return out;
 }
 
 /// The last value of `key=` on the command line (the kernel's early params: last wins).
 std::optional<std::string> cmdline_value(const std::string& cmdline, const std::string& key) {
   std::optional<std::string> v;
-  for (const auto& w : cmdline_words(cmdline))
-    if (key_of(w) == key && w.size() > key.size()) v = w.substr(key.size() + 1);
+  for (const auto& w : cma::split_cmdline(cmdline))
+    if (w.name == key && w.value) v = *w.value;
   return v;
+}
+
+/// log_buf_len= / trace_buf_size= as the kernel reads them (memparse), or `fallback`.
+std::uint64_t size_param(const std::string& cmdline, const std::string& key, std::uint64_t fallback) {
+  const auto v = cmdline_value(cmdline, key);
+  if (!v) return fallback;
+  const auto r = cma::memparse(*v);
+  return r.consumed > 0 ? r.value : fallback;
 }
 
 struct workload_step {
@@ -199,12 +133,9 @@ std::vector<workload_step> read_workload(const std::string& path, std::string& t
     if (line.size() >= 4095)
       fail(fmt::format("{}:{}: line of {} bytes; expected a device command shorter than cma_run's 4096-byte line",
                        path, n, line.size()));
-    if (auto h = line.find('#'); h != std::string::npos) line.erase(h);
-    const auto b = line.find_first_not_of(" \t");
-    if (b == std::string::npos) continue;
-    line = line.substr(b);
-    while (!line.empty() && std::string(" \t\r\n").find(line.back()) != std::string::npos) line.pop_back();
-    if (line.empty()) continue;
+    const auto cmd = cma::formats::workload::command(line);
+    if (!cmd) continue;
+    line = *cmd;
     for (unsigned char c : line)
       if (c < 0x20 && c != '\t')
         fail(fmt::format("{}:{}: control byte 0x{:02x}; expected a device command in text", path, n, unsigned(c)));
@@ -263,7 +194,7 @@ void run(const emulate_options& o) {
     fail("--kernel '" + o.kernel + "': not a kernel series the emulation models (" + series_list() +
          "; or a release such as 6.1.0-57-arm64)");
   const cma::kernel_version v = *kv;
-  const std::uint64_t ram = parse_qemu_mem(o.mem);
+  const std::uint64_t ram = parse_qemu_mem(o.mem, [](const std::string& why) { fail(why); });
   std::string wl_text;
   const auto steps = read_workload(o.workload, wl_text);
 
@@ -287,8 +218,8 @@ void run(const emulate_options& o) {
                       cma::memrange_spec{def->decl.base_pfn(), def->decl.count()}, 0, prof);
 
   dev::kernel_log_options ko;
-  ko.log_buf_len = memparse(cmdline_value(cmdline, "log_buf_len").value_or("16M")).value_or(16u << 20);
-  ko.trace_buffer_size = memparse(cmdline_value(cmdline, "trace_buf_size").value_or("16M")).value_or(16u << 20);
+  ko.log_buf_len = size_param(cmdline, "log_buf_len", 16u << 20);
+  ko.trace_buffer_size = size_param(cmdline, "trace_buf_size", 16u << 20);
   ko.tracing_on = cmdline.find("trace_event=cma:*") != std::string::npos;
   dev::kernel_log K(prof, ko);
 

@@ -2,11 +2,15 @@
 #pragma once
 
 #include <cma/allocator.hpp>
+#include <cma/formats/kmsg.hpp>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace cmatest {
 
@@ -25,6 +29,34 @@ inline cma::profile prof(const char* v) { return cma::profile::for_version(*cma:
 template <class Area = cma::allocator>
 Area area(cma::pfn_t base_pfn, cma::page_count count, unsigned order_per_bit = 0, const char* version = "6.1") {
   return Area("test", cma::memrange_spec{base_pfn, count}, order_per_bit, prof(version));
+}
+
+/// A dmesg line without its "[ seconds.micros] " stamp.
+inline std::string strip_ts(const std::string& line) {
+  if (line.size() > 2 && line[0] == '[') {
+    const auto e = line.find("] ");
+    if (e != std::string::npos) return line.substr(e + 2);
+  }
+  return line;
+}
+
+/// The recordings of tests/data/recorded that carry their workload, in name order.
+inline std::vector<std::filesystem::path> recordings_with_workload() {
+  std::vector<std::filesystem::path> dirs;
+  for (const auto& e : std::filesystem::directory_iterator(data_path("recorded")))
+    if (e.is_directory() && std::filesystem::exists(e.path() / "workload.txt")) dirs.push_back(e.path());
+  std::sort(dirs.begin(), dirs.end());
+  return dirs;
+}
+
+/// The area a "cma: Reserved N MiB at 0x…" message declares (read by the library's kmsg
+/// parser), under the rules of `v`; nullopt for any other message.
+inline std::optional<cma::allocator> reserved_area(const std::string& message, cma::kernel_version v) {
+  const auto p = cma::formats::kmsg::parse_message(message);
+  const auto* r = p.event ? std::get_if<cma::ev::reserved>(&*p.event) : nullptr;
+  if (!r) return std::nullopt;
+  return cma::allocator("reserved", cma::memrange_spec{r->base >> cma::page_shift, r->mib << (20 - cma::page_shift)}, 0,
+                        cma::profile::for_version(v));
 }
 
 /// Versions every scenario runs under.

@@ -5,6 +5,7 @@
 // `cma_test: v1 …` lines (and mm/cma.c's lines) the real 6.1 / 6.12 kernels printed.
 #include "helpers.hpp"
 
+#include <cma/formats/workload.hpp>
 #include <cma/device/cma_test_device.hpp>
 
 #include <catch2/catch.hpp>
@@ -298,13 +299,6 @@ TEST_CASE("cma_test: hog holds the last freed pages and makes later allocations 
 
 namespace {
 
-std::string strip_ts(const std::string& line) {
-  if (line.size() > 2 && line[0] == '[') {
-    auto e = line.find("] ");
-    if (e != std::string::npos) return line.substr(e + 2);
-  }
-  return line;
-}
 
 /// Pointers differ per boot; the page allocator's pfns are not modelled.
 std::string normalise(const std::string& l) {
@@ -362,16 +356,12 @@ recording_result run_recording(const std::filesystem::path& dir) {
     REQUIRE(in);
     std::string raw;
     while (std::getline(in, raw)) {
-      const std::string l = strip_ts(raw);
+      const std::string l = cmatest::strip_ts(raw);
       if (l.rfind("Linux version ", 0) == 0 && !version) version = cma::kernel_version::parse(l.substr(14));
       if (l.rfind("cma: Reserved ", 0) == 0 && !area) {
-        std::istringstream s(l.substr(14));
-        std::uint64_t mib;
-        std::string unit, at, base;
-        s >> mib >> unit >> at >> base;
         REQUIRE(version);
-        area.emplace("reserved", cma::memrange_spec{std::stoull(base, nullptr, 16) >> cma::page_shift, mib << 8}, 0,
-                     cma::profile::for_version(*version));
+        area = cmatest::reserved_area(l, *version);
+        REQUIRE(area);
         continue;
       }
       if (!params) {
@@ -426,12 +416,9 @@ recording_result run_recording(const std::filesystem::path& dir) {
   std::string line;
   std::size_t step = 0;
   while (std::getline(wl, line)) {
-    if (auto h = line.find('#'); h != std::string::npos) line.erase(h);
-    const auto b = line.find_first_not_of(" \t");
-    if (b == std::string::npos) continue;
-    line = line.substr(b);
-    while (!line.empty() && std::string(" \t\r\n").find(line.back()) != std::string::npos) line.pop_back();
-    if (line.empty()) continue;
+    const auto cmd = cma::formats::workload::command(line);
+    if (!cmd) continue;
+    line = *cmd;
     ++step;
     const std::uint64_t now = step_ns.count(step) ? step_ns[step] : 0; // every step has its marker
     auto io = line == "read" ? dev.read(64, 0, now) : dev.write(line, now);
@@ -473,10 +460,7 @@ recording_result run_recording(const std::filesystem::path& dir) {
 //  "callbacks suppressed"), in the real dmesg's order, pointers and the page allocator's pfns
 //  aside; the 3 page-allocator WARNINGs.  Every one agrees.
 TEST_CASE("cma_test: every real 6.1 / 6.12 recording, driven from its workload, prints the kernel's lines", "[cma_test_device]") {
-  std::vector<std::filesystem::path> dirs;
-  for (const auto& e : std::filesystem::directory_iterator(cmatest::data_path("recorded")))
-    if (e.is_directory() && std::filesystem::exists(e.path() / "workload.txt")) dirs.push_back(e.path());
-  std::sort(dirs.begin(), dirs.end());
+  const auto dirs = cmatest::recordings_with_workload();
   std::size_t recordings = 0, agreeing = 0, steps = 0, rc = 0, mod = 0, mod_ok = 0, ker = 0, ker_ok = 0, hogs = 0;
   std::size_t warnings = 0, warnings_ok = 0;
   for (const auto& d : dirs) {

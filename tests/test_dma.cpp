@@ -21,7 +21,6 @@ using cma::pfn_t;
 
 namespace {
 
-std::string strip_ts(const std::string& line);
 std::string normalise(const std::string& l);
 
 dma_rules rules(const char* v, dma_config cfg = {}) { return dma_rules::for_version(*kernel_version::parse(v), cfg); }
@@ -500,7 +499,7 @@ TEST_CASE("field notes: the 4.15 session's DMA lines are reproduced in order", "
     if (l.find("Simply pass NULL dev") != std::string::npos) null_dev = true;
     if (l.find("## Error") == 0) in_session = true;
     if (!in_session) continue;
-    const std::string m = strip_ts(l);
+    const std::string m = cmatest::strip_ts(l);
     if (m.rfind("cma: ", 0) == 0 || m.rfind("misc cma_test: no mem", 0) == 0) real.push_back(m);
     if (m.rfind("user_copy size in Byte: ", 0) == 0) {
       auto res = dma_alloc_coherent(L, null_dev ? nullptr : &misc, std::stoull(m.substr(24)));
@@ -570,13 +569,6 @@ std::uint64_t ts_ns(const std::string& line) {
   return std::stoull(t.substr(0, dot)) * 1'000'000'000ULL + std::stoull(t.substr(dot + 1)) * 1'000ULL;
 }
 
-std::string strip_ts(const std::string& line) {
-  if (line.size() > 2 && line[0] == '[') {
-    auto e = line.find("] ");
-    if (e != std::string::npos) return line.substr(e + 2);
-  }
-  return line;
-}
 
 /// Hashed pointers differ per boot: compare lines with every 16-hex-digit run as <ptr>.
 std::string normalise(const std::string& l) {
@@ -638,16 +630,12 @@ recording_tally replay_recording(const std::filesystem::path& dir) {
   std::string raw;
   const auto where = [&](const std::string& l) { return dir.filename().string() + ": " + l; };
   while (std::getline(in, raw)) {
-    const std::string l = strip_ts(raw);
+    const std::string l = cmatest::strip_ts(raw);
     if (l.rfind("Linux version ", 0) == 0) version = kernel_version::parse(l.substr(14));
     if (l.rfind("cma: Reserved ", 0) == 0 && !area) {
-      std::istringstream s(l.substr(14));
-      std::uint64_t mib;
-      std::string unit, at, base;
-      s >> mib >> unit >> at >> base;
       REQUIRE(version);
-      area.emplace("reserved", cma::memrange_spec{std::stoull(base, nullptr, 16) >> cma::page_shift, mib << 8}, 0,
-                   cma::profile::for_version(*version));
+      area = cmatest::reserved_area(l, *version);
+      REQUIRE(area);
       log_options lo;
       lo.dyndbg = true;
       lo.failure_ratelimit = &ratelimit;

@@ -5,6 +5,7 @@
 // read back by cma::replay with every operation matched.
 #include "helpers.hpp"
 
+#include <cma/formats/workload.hpp>
 #include <cma/device/kernel_log.hpp>
 #include <cma/formats/ftrace.hpp>
 #include <cma/replay/replay.hpp>
@@ -49,18 +50,11 @@ std::vector<std::string> trace_events(const std::string& text) {
   return out;
 }
 
-std::string strip_ts(const std::string& line) {
-  if (line.size() > 2 && line[0] == '[') {
-    auto e = line.find("] ");
-    if (e != std::string::npos) return line.substr(e + 2);
-  }
-  return line;
-}
 
 std::string dmesg_norm(const std::string& l) {
   static const std::regex ptr(R"(\b[0-9a-f]{16}\b|\(____ptrval____\))");
   static const std::regex pa(R"(pfn=0x[0-9a-f]+ cma=0\b)");
-  std::string s = std::regex_replace(strip_ts(l), ptr, "<ptr>");
+  std::string s = std::regex_replace(cmatest::strip_ts(l), ptr, "<ptr>");
   if (s.rfind("cma_test: ", 0) == 0) s = std::regex_replace(s, pa, "pfn=<buddy> cma=0");
   return s;
 }
@@ -247,20 +241,16 @@ emulation emulate(const std::filesystem::path& dir, std::size_t trace_buffer_siz
     std::string raw;
     static const std::regex call(R"(^cma: (?:__)?cma_alloc\(cma \S+, (?:name: \S+, )?count (\d+), align (\d+)\)$)");
     while (std::getline(in, raw)) {
-      const std::string l = strip_ts(raw);
+      const std::string l = cmatest::strip_ts(raw);
       if (l.rfind("Linux version ", 0) == 0 && !version) {
         version = cma::kernel_version::parse(l.substr(14));
         banner = l;
       }
       if (l.rfind("cma: Reserved ", 0) == 0 && !area) {
         reserved = l;
-        std::istringstream s(l.substr(14));
-        std::uint64_t mib;
-        std::string unit, at, base;
-        s >> mib >> unit >> at >> base;
         REQUIRE(version);
-        area.emplace("reserved", cma::memrange_spec{std::stoull(base, nullptr, 16) >> cma::page_shift, mib << 8}, 0,
-                     cma::profile::for_version(*version));
+        area = cmatest::reserved_area(l, *version);
+        REQUIRE(area);
         continue;
       }
       std::smatch m;
@@ -325,12 +315,9 @@ emulation emulate(const std::filesystem::path& dir, std::size_t trace_buffer_siz
   std::string line;
   std::size_t step = 0;
   while (std::getline(wl, line)) {
-    if (auto h = line.find('#'); h != std::string::npos) line.erase(h);
-    const auto b = line.find_first_not_of(" \t");
-    if (b == std::string::npos) continue;
-    line = line.substr(b);
-    while (!line.empty() && std::string(" \t\r\n").find(line.back()) != std::string::npos) line.pop_back();
-    if (line.empty()) continue;
+    const auto cmd = cma::formats::workload::command(line);
+    if (!cmd) continue;
+    line = *cmd;
     ++step;
     const std::uint64_t now = step_ns.count(step) ? step_ns[step] : 0;
     K.mark(now, rig, "step " + std::to_string(step) + ": " + line);
@@ -349,7 +336,7 @@ emulation emulate(const std::filesystem::path& dir, std::size_t trace_buffer_siz
   }
   bool after_load = false;
   for (const auto& l : split_lines(out.dmesg)) {
-    const auto s = strip_ts(l);
+    const auto s = cmatest::strip_ts(l);
     after_load = after_load || s.rfind("cma_test: loaded: ", 0) == 0;
     if (after_load && dmesg_compared(s) && s.rfind("cma_test: loaded: ", 0) != 0) out.model_dmesg.push_back(dmesg_norm(s));
   }
@@ -374,10 +361,7 @@ std::string first_difference(const std::vector<std::string>& real, const std::ve
 //  and cma::replay reads the emulation's own dmesg + trace back with every operation matched,
 //  as many operations as it finds in the real files, no divergence, no failed state check.
 TEST_CASE("kernel_log: every recording emulated gives the real trace and dmesg, and replays matched", "[kernel_log]") {
-  std::vector<std::filesystem::path> dirs;
-  for (const auto& e : std::filesystem::directory_iterator(cmatest::data_path("recorded")))
-    if (e.is_directory() && std::filesystem::exists(e.path() / "workload.txt")) dirs.push_back(e.path());
-  std::sort(dirs.begin(), dirs.end());
+  const auto dirs = cmatest::recordings_with_workload();
   std::size_t recordings = 0, trace_lines = 0, trace_same = 0, dmesg_lines = 0, dmesg_same = 0;
   std::uint64_t ops = 0, matched = 0, checks = 0, real_ops = 0;
   for (const auto& d : dirs) {
