@@ -20,6 +20,9 @@
 #    cma_alloc_busy_retry;
 # 3. replays each recording with `cmasim replay DIR` (exit 0: every operation
 #    matched the model) — skipped with a notice while cmasim has no replay command;
+#    then emulates each recording's workload with `cmasim emulate` and compares it with
+#    the real one (tests/cli/emulate-compare.sh: pfns, errnos, trace events, free pages
+#    per step, kernel lines);
 # 4. robustness: 10,000 random writes (garbage, overlong, binary, valid commands)
 #    from 4 concurrent writers on each kernel, then freeall + rmmod, judged by
 #    sim/recorder/check-robust.sh (no Oops/WARNING/BUG, bitmap back to its
@@ -199,6 +202,16 @@ for d in "${RECORDED[@]}"; do
 		echo "    skipped: this cmasim has no 'replay' subcommand yet; would run: $CMASIM replay $d"
 		skipped=$((skipped + 1)); SUMMARY+=("skip  0s    replay-$(basename "$d")")
 	fi
+done
+
+# --- 3b: emulate ------------------------------------------------------------------------
+# `cmasim emulate` of each fresh recording's workload must give what the real kernel gave:
+# every operation's pfn and errno (cma_test: v1 lines, trace events), the bitmap's free
+# pages and CmaTotal after every step, and the cma:/cma_test: kernel lines
+# (tests/cli/emulate-compare.sh prints one line per check).  A fresh seed reaches states the
+# checked-in recordings in tests/data/recorded/ do not.  No QEMU: ~0.2 s each.
+for d in "${RECORDED[@]}"; do
+	stage "emulate-$(basename "$d")" bash "$ROOT/tests/cli/emulate-compare.sh" "$CMASIM" "$d"
 done
 
 # --- 4: robustness -----------------------------------------------------------------------

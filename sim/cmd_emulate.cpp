@@ -8,12 +8,10 @@
 // knows it: trace.txt, dmesg.txt, steps.txt, workload.txt, cmdline.txt, plus emulated.txt
 // (what is emulated, which version's rules, what is exact and what is not).
 //
-// The chain is tests/test_kernel_log.cpp's: simulate_boot (include/cma/boot/boot.hpp) places
-// the default area and the boot-time DMA atomic pools from --kernel/--mem/--cmdline; the
-// pools are allocated as swapper/0; the module is loaded (cma_test_device with the
-// recorder's cma_base/cma_size); each step is a trace marker and the device's write or read,
-// logged by logged_cma_test_device into the dmesg ring and the ftrace ring
-// (include/cma/device/kernel_log.hpp).  The command line gets the recorder's fixed
+// The machine is cma::device::emulated_kernel (include/cma/device/emulated_kernel.hpp, the
+// same one `cmasim mount` serves): the boot model places the default area and the boot-time
+// DMA atomic pools from --kernel/--mem/--cmdline, the module is loaded with the recorder's
+// cma_base/cma_size; each step here is a trace marker and the device's write or read.  The command line gets the recorder's fixed
 // arguments (console=, log_buf_len=16M, trace_buf_size=16M, trace_event=cma:*, panic=-1,
 // dyndbg="file mm/cma.c +p") unless it already sets them, as record.sh prepends them.
 //
@@ -24,13 +22,11 @@
 #include "commands.hpp"
 #include "output.hpp"
 #include "qemu_mem.hpp"
+#include "kernel_choice.hpp"
+#include "recorder_cmdline.hpp"
 
 #include <cma/formats/workload.hpp>
-#include <cma/boot/boot.hpp>
-#include <cma/boot/early_cma.hpp>
-#include <cma/boot/memparse.hpp>
-#include <cma/device/cma_test_device.hpp>
-#include <cma/device/kernel_log.hpp>
+#include <cma/device/emulated_kernel.hpp>
 #include <cma/device/meminfo.hpp>
 #include <cma/profile.hpp>
 
@@ -45,6 +41,7 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <variant>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -67,39 +64,6 @@ struct emulate_options {
 [[noreturn]] void fail(const std::string& why) {
   std::fprintf(stderr, "cmasim emulate: %s\n", why.c_str());
   throw CLI::RuntimeError(exit_usage);
-}
-
-/// record.sh's fixed arguments, each unless the user's command line already has its key
-/// (the words as the kernel splits them: cma::split_cmdline), then the user's own.
-std::string full_cmdline(const std::string& user) {
-  static const std::vector<std::string> fixed{"console=ttyAMA0", "log_buf_len=16M", "trace_buf_size=16M",
-                                              "trace_event=cma:*", "panic=-1", "dyndbg=\"file mm/cma.c +p\""};
-  const auto words = cma::split_cmdline(user);
-  std::string out;
-  for (const auto& f : fixed) {
-    const auto key = f.substr(0, f.find('='));
-    const bool have = std::any_of(words.begin(), words.end(), [&](const cma::kernel_param& w) { return w.name == key; });
-    if (!have) out += (out.empty() ? "" : " ") + f;
-  }
-  const auto b = user.find_first_not_of(" \t\r\n");
-  if (b != std::string::npos) out += (out.empty() ? "" : " ") + user.substr(b, user.find_last_not_of(" \t\r\n") - b + 1);
-  return out;
-}
-
-/// The last value of `key=` on the command line (the kernel's early params: last wins).
-std::optional<std::string> cmdline_value(const std::string& cmdline, const std::string& key) {
-  std::optional<std::string> v;
-  for (const auto& w : cma::split_cmdline(cmdline))
-    if (w.name == key && w.value) v = *w.value;
-  return v;
-}
-
-/// log_buf_len= / trace_buf_size= as the kernel reads them (memparse), or `fallback`.
-std::uint64_t size_param(const std::string& cmdline, const std::string& key, std::uint64_t fallback) {
-  const auto v = cmdline_value(cmdline, key);
-  if (!v) return fallback;
-  const auto r = cma::memparse(*v);
-  return r.consumed > 0 ? r.value : fallback;
 }
 
 struct workload_step {
@@ -144,23 +108,6 @@ std::vector<workload_step> read_workload(const std::string& path, std::string& t
   return out;
 }
 
-/// True for "6.1", "6.12", "6.1.0-57-arm64": a series cmasim models (profile.hpp).
-std::optional<cma::kernel_version> supported_kernel(const std::string& k) {
-  const auto v = cma::kernel_version::parse(k);
-  if (!v) return std::nullopt;
-  for (const auto s : cma::profile::modelled_series()) {
-    const auto sv = cma::kernel_version::parse(s);
-    if (sv && sv->major == v->major && sv->minor == v->minor) return v;
-  }
-  return std::nullopt;
-}
-
-std::string series_list() {
-  std::string out;
-  for (const auto s : cma::profile::modelled_series()) out += (out.empty() ? "" : ", ") + std::string(s);
-  return out;
-}
-
 class out_dir {
 public:
   explicit out_dir(std::string dir) : dir_(std::move(dir)) {
@@ -198,66 +145,26 @@ void run(const emulate_options& o) {
   std::string wl_text;
   const auto steps = read_workload(o.workload, wl_text);
 
-  const std::string cmdline = full_cmdline(o.cmdline);
-  cma::boot_config bc;
-  bc.kernel = v;
-  bc.a = cma::arch::arm64;
-  bc.ram_size = ram;
-  bc.cmdline = cmdline;
-  const cma::boot_report boot = cma::simulate_boot(bc);
-  if (boot.error) fail("boot: " + *boot.error);
-  if (boot.panics) fail("boot: the area lies outside RAM; cma_activate_area would oops");
-  const cma::boot_area* def = nullptr;
-  for (const auto& a : boot.areas)
-    if (a.is_default && a.decl.ok() && a.activated) def = &a;
-  if (!def)
-    fail("boot: no default CMA area with --cmdline '" + cmdline + "' (cma=0 or a failed reservation): /dev/cma_test needs one");
-
-  const cma::profile prof = cma::profile::for_version(v);
-  cma::allocator area(def->decl.name.empty() ? std::string("reserved") : def->decl.name,
-                      cma::memrange_spec{def->decl.base_pfn(), def->decl.count()}, 0, prof);
-
-  dev::kernel_log_options ko;
-  ko.log_buf_len = size_param(cmdline, "log_buf_len", 16u << 20);
-  ko.trace_buffer_size = size_param(cmdline, "trace_buf_size", 16u << 20);
-  ko.tracing_on = cmdline.find("trace_event=cma:*") != std::string::npos;
-  dev::kernel_log K(prof, ko);
-
-  // The boot: banner, the boot model's lines, the command line.
+  const std::string cmdline = recorder_cmdline(o.cmdline);
   const std::string release = fmt::format("{}.{}.0-cmasim-arm64", v.major, v.minor);
   const bool full_release = o.kernel.find('-') != std::string::npos;
   const std::string banner_release = full_release ? o.kernel : release;
-  K.printk(0, "Linux version " + banner_release + " (cmasim emulate) #1 SMP (emulated by cmasim, not a real boot)");
-  for (const auto& l : boot.log)
-    if (!l.debug) K.printk(0, l.text);
-  K.printk(0, "Kernel command line: " + cmdline);
-
-  cma::dma::printk_ratelimit ratelimit;
-  cma::dma::log_options lo;
-  lo.dyndbg = cmdline.find("dyndbg=\"file mm/cma.c +p\"") != std::string::npos;
-  lo.failure_ratelimit = &ratelimit;
-  const dev::trace_task boot_task{"swapper/0", 1, 0}, rig{"rig", 100, 0};
-  std::uint64_t now = 400'000'000ULL; // dma_atomic_pool_init: postcore_initcall, ~0.4 s on QEMU virt
-  for (const auto& p : def->pools) {
-    if (!p.request.from_cma) continue;
-    lo.now_ns = now;
-    const auto r = area.alloc(p.request.count, p.request.align);
-    if (!r.ok() || r.pfn != p.pfn)
-      fail(fmt::format("internal: boot pool {} pages align {} landed at {}, the boot model said {}", p.request.count,
-                       p.request.align, hex(r.pfn), hex(p.pfn)));
-    K.cma_alloc(now, boot_task, area, r, false, lo);
-    now += 2'000'000ULL;
-  }
-  for (const auto& l : boot.pool_lines) K.printk(now, l);
-
-  // insmod cma_test cma_base= cma_size= (the recorder's parameters), then the workload.
-  now = 3'000'000'000ULL;
-  cma::dma::dma_layer L(cma::dma::dma_rules::for_version(v, cma::dma::dma_config{cma::dma::dma_arch::arm64, 8, true}),
-                        &area, lo);
-  dev::cma_test_params params = dev::cma_test_params::for_area(area);
-  dev::cma_test_device device(L, params);
-  dev::logged_cma_test_device G(L, device, K, rig);
-  G.load(now);
+  dev::emulated_kernel_config ec;
+  ec.version = v;
+  ec.a = cma::arch::arm64;
+  ec.ram = ram;
+  ec.cmdline = cmdline;
+  ec.release = banner_release;
+  auto booted = dev::emulated_kernel::boot(ec);
+  if (auto* why = std::get_if<std::string>(&booted)) fail(*why);
+  dev::emulated_kernel& E = *std::get<std::unique_ptr<dev::emulated_kernel>>(booted);
+  const cma::boot_report& boot = E.boot_rep();
+  const cma::allocator& area = E.area();
+  const cma::profile& prof = E.prof();
+  const dev::cma_test_params& params = E.module_params();
+  const cma::boot_area* def = nullptr;
+  for (const auto& a : boot.areas)
+    if (a.is_default && a.decl.ok() && a.activated) def = &a;
 
   std::string steps_txt;
   std::string reserved_line = fmt::format("cma: Reserved {} MiB at 0x{:016x}", area.count() >> 8,
@@ -271,20 +178,24 @@ void run(const emulate_options& o) {
                            area.base_pfn() << cma::page_shift, area.count() >> 8);
   steps_txt += fmt::format("@@INSMOD uptime=3.00 params=cma_base=0x{:016x} cma_size={} \n", params.cma_base, params.cma_size);
   steps_txt += "@@INSMOD rc=0\n";
+  // One step every 10 ms after insmod, each a trace marker then the device call 1 µs later.
+  const dev::trace_task rig{"rig", 100, 0};
+  std::uint64_t now = dev::emulated_kernel::insmod_at_ns;
   std::size_t n = 0;
   for (const auto& s : steps) {
     ++n;
     now += 10'000'000ULL;
-    lo.now_ns = now;
-    L.log.now_ns = now;
-    K.mark(now, rig, "step " + std::to_string(n) + ": " + s.cmd);
-    const auto io = s.cmd == "read" ? G.read(64, 0, now + 1000) : G.write(s.cmd, now + 1000);
-    const long rc = io.ok() ? 0 : io.ret;
+    E.write("sys/kernel/tracing/trace_marker", "step " + std::to_string(n) + ": " + s.cmd, now, rig);
+    const int rc = s.cmd == "read" ? E.read("dev/cma_test", 64, 0, now + 1000, rig).err
+                                   : E.write("dev/cma_test", s.cmd, now + 1000, rig).err;
     steps_txt += fmt::format("@@STEP {} rc={} cmd={} | CmaTotal: {} kB CmaFree: {} kB (from the bitmap)\n", n, rc, s.cmd,
-                             boot.cma_total_kb, cma::device::bitmap_free_pages(area) << (cma::page_shift - 10));
+                             E.cma_total_kb(), E.cma_free_kb());
   }
+  const auto& G = E.device();
   if (G.inconsistencies() != 0)
     fail(fmt::format("internal: {} DMA calls disagreed with the module's op=alloc line", G.inconsistencies()));
+  const dev::kernel_log& K = E.log();
+  const bool dyndbg = E.dma().log.dyndbg;
 
   std::string emulated;
   emulated += "This folder is an emulation, not a recording: `cmasim emulate` ran the workload against\n"
@@ -318,7 +229,7 @@ void run(const emulate_options& o) {
   if (prof.trace == cma::trace_format::legacy)
     emulated += "Reading it back: this version's trace has no busy_retry event, so `cmasim replay` cannot\n"
                 "replay an allocation made across held (hogged) pages from the text (the replay's limit).\n";
-  else if (v >= cma::kernel_version{6, 15, 0} && lo.dyndbg)
+  else if (v >= cma::kernel_version{6, 15, 0} && dyndbg)
     emulated += "Reading it back: 6.15+ prints cma_release's debug line also for page-allocator buffers;\n"
                 "`cmasim replay`'s cross-check reports it as a failed state check (the replay's limit).\n";
 

@@ -71,6 +71,7 @@
 #include "../dma/dma.hpp"
 #include "../errno.hpp"
 #include "../types.hpp"
+#include "file_result.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -83,14 +84,12 @@
 
 namespace cma::device {
 
-namespace cma_test_errno {
-inline constexpr int enoent = -2;
+namespace cma_test_errno { // enoent and erange: file_result.hpp's
 inline constexpr int eagain = -11;
 inline constexpr int enomem = -12;
 inline constexpr int efault = -14;
 inline constexpr int einval = -22;
 inline constexpr int enospc = -28;
-inline constexpr int erange = -34;
 inline constexpr int enobufs = -105;
 } // namespace cma_test_errno
 
@@ -247,7 +246,7 @@ private:
       if (c < '0' || c > '9') return cma_test_errno::einval;
       if (__builtin_mul_overflow(v, std::uint64_t{10}, &v) ||
           __builtin_add_overflow(v, static_cast<std::uint64_t>(c - '0'), &v))
-        return cma_test_errno::erange;
+        return erange;
     }
     out = v;
     return 0;
@@ -266,7 +265,7 @@ private:
     if (shift) s.remove_suffix(1);
     std::uint64_t v = 0;
     if (int r = parse_u64(s, v)) return r;
-    if (shift && v > (u64_max >> shift)) return cma_test_errno::erange;
+    if (shift && v > (u64_max >> shift)) return erange;
     out = v << shift;
     return 0;
   }

@@ -56,6 +56,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <deque>
+#include <functional>
 #include <list>
 #include <optional>
 #include <string>
@@ -172,6 +173,15 @@ public:
   /// tracing_mark_write (trace_marker): struct print_entry {ip; buf[]}.
   void mark(std::uint64_t now_ns, const trace_task& t, std::string_view text) {
     event(now_ns, t, "tracing_mark_write: " + std::string(text), 8 + 8 + text.size() + 2);
+  }
+
+  /// `echo > trace` (open with O_TRUNC: tracing_reset_online_cpus): every entry goes and the
+  /// counters restart, as ring_buffer_reset leaves them.
+  void clear() {
+    entries_.clear();
+    pages_.clear();
+    page_used_ = 0;
+    written_ = 0;
   }
 
   std::size_t entries_in_buffer() const noexcept { return entries_.size(); }
@@ -464,6 +474,14 @@ public:
   std::uint64_t cma_allocs() const noexcept { return allocs_; }
   std::uint64_t cma_releases() const noexcept { return releases_; }
 
+  /// The task the next operations are traced as (the mount: the calling process).
+  void set_task(trace_task t) { task_ = std::move(t); }
+
+  /// Told of every cma_alloc() the device made (its outcome) and every successful
+  /// cma_release() (its page count): the sysfs and vmstat counters follow them.
+  std::function<void(const alloc_result&)> on_cma_alloc;
+  std::function<void(page_count)> on_cma_release;
+
 private:
   static bool may_allocate(std::string_view buf) {
     const auto b = buf.find_first_not_of(" \t");
@@ -530,10 +548,12 @@ private:
       }
       log_->interleave_alloc(task_, area, res->cma->result, call_lines);
       ++allocs_;
+      if (on_cma_alloc) on_cma_alloc(res->cma->result);
       for (const auto& rl : release_lines) log_->printk(rl);
       if (res->cma->released) {
         log_->event(task_, log_->release_event(area, res->cma->result.pfn, res->cma->count));
         ++releases_;
+        if (on_cma_release) on_cma_release(res->cma->count);
       }
       i = *alloc_line;
     }
@@ -556,6 +576,7 @@ private:
       if (a && a->from_cma && L_->default_area) {
         log_->event(task_, log_->release_event(*L_->default_area, a->pfn, a->pages));
         ++releases_;
+        if (on_cma_release) on_cma_release(a->pages);
       }
     };
     for (; i < lines.size(); ++i) {
