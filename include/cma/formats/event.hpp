@@ -103,6 +103,29 @@ struct callbacks_suppressed {   ///< "<func>: N callbacks suppressed"
   std::string func;
   std::uint64_t n = 0;
 };
+struct show_areas_range {       ///< 6.15+ cma_debug_show_areas: "range N: <pages>@<bit>+…" (one range's runs)
+  unsigned range = 0;
+  std::vector<show_areas::run> runs;
+};
+struct show_areas_total {       ///< 6.15+ cma_debug_show_areas' last part: "=> F free of T total pages" alone
+  std::uint64_t free = 0;
+  std::uint64_t total = 0;
+};
+struct isolation_failed {       ///< 3.x "alloc_contig_range test_pages_isolated(<hex>, <hex>) failed"
+  pfn_t start = 0, end = 0;
+};
+struct incompatible_area {      ///< 6.15+ "<func>: <name>: skipping incompatible area [0x<start>-0x<end>]"
+  std::string func, name;
+  std::uint64_t start = 0, end = 0;
+};
+struct driver_failure {         ///< a driver line about a failed contiguous allocation (LOGS-IN-THE-WILD "companion")
+  std::string driver;           ///< "vc4", "nvgpu", "dma_alloc_coherent", …
+  std::optional<std::uint64_t> bytes; ///< the size it asked for, when the line says
+  bool stats = false;           ///< vc4's BO statistics (context, not a failure)
+};
+struct page_alloc_warning {     ///< "<comm>: page allocation failure: order:N, …" or "WARNING: … at mm/page_alloc.c…"
+  std::optional<unsigned> order;
+};
 
 // ---- boot ------------------------------------------------------------------
 struct reserved {               ///< "cma: Reserved N MiB at 0x…[ on node N]" (3.x: "CMA: reserved N MiB at HEX")
@@ -117,6 +140,27 @@ struct reserve_failed {         ///< "cma: Failed to reserve N MiB[ on node N]"
 struct rmem_pool {              ///< "Reserved memory: created CMA memory pool at 0x…, size N MiB"
   std::uint64_t base = 0;
   std::uint64_t mib = 0;
+};
+struct rmem_reusable {          ///< 6.x "OF: reserved mem: 0x<start>..0x<end> (N KiB) map reusable <name>"
+  std::uint64_t base = 0, last = 0; ///< the printed range, its end inclusive
+  std::uint64_t kib = 0;
+  std::string name;
+};
+struct rmem_initialized {       ///< "OF: reserved mem: initialized node <name>, compatible id <id>"
+  std::string name, compatible;
+};
+struct rmem_note {              ///< a reserved-memory line saying a CMA node is not used as declared
+  enum class kind {
+    bypass_dt,           ///< "Reserved memory: bypass linux,cma node, using cmdline CMA params instead"
+    incorrect_alignment, ///< "Reserved memory: incorrect alignment of CMA region"
+    matching_fail,       ///< "OF: reserved mem: node <name> compatible matching fail"
+    node_alloc_failed,   ///< "OF: reserved mem: failed to allocate memory for node '<name>'"
+    dma_pool,            ///< "Reserved memory: created DMA memory pool …" (not CMA: not an area)
+  } what = kind::bypass_dt;
+  std::string name;      ///< the node, when the line names it
+};
+struct reserve_boundary {       ///< "cma: Region at 0x… defined on low/high memory boundary (0x…)"
+  std::uint64_t base = 0, boundary = 0;
 };
 struct memory_line {            ///< "Memory: …K/…K available (…, NK cma-reserved…)"
   std::uint64_t cma_reserved_kb = 0;
@@ -186,7 +230,9 @@ struct live_allocation {        ///< "@@LIVE id= size= pages= pfn= … cma=1"
 
 using event = std::variant<alloc_start, alloc_finish, busy_retry, release, step_marker, alloc_call, alloc_returned,
                            busy_debug, release_debug, pages_invalid, alloc_failed, show_areas, pfns_busy,
-                           callbacks_suppressed, reserved, reserve_failed, rmem_pool, memory_line, meminfo, vmstat, banner,
+                           callbacks_suppressed, show_areas_range, show_areas_total, isolation_failed, incompatible_area,
+                           driver_failure, page_alloc_warning, reserved, reserve_failed, rmem_pool, rmem_reusable,
+                           rmem_initialized, rmem_note, reserve_boundary, memory_line, meminfo, vmstat, banner,
                            command_line, kconfig, boot_debug, kmod_alloc, kmod_free, kmod_hog, kmod_unhog, kmod_other,
                            recorder_bitmap, step_result, live_allocation>;
 
