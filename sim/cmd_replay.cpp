@@ -12,7 +12,9 @@
 // Text from an input reaches a terminal only with its control bytes escaped.
 // On a TTY, stderr shows how far the reading has got.
 #include "commands.hpp"
+#include "diagnosis_print.hpp"
 #include "output.hpp"
+#include "replay_inputs.hpp"
 
 #include <cma/cma_init_reserved_mem.hpp>
 #include <cma/replay/replay.hpp>
@@ -57,8 +59,10 @@ struct replay_args {
   int context = 3;
 };
 
+std::string command_name = "replay"; // the prefix of error messages ("diagnose" when it reads for diagnose)
+
 [[noreturn]] void fail(int code, const std::string& msg) {
-  std::fprintf(stderr, "cmasim replay: %s\n", msg.c_str());
+  std::fprintf(stderr, "cmasim %s: %s\n", command_name.c_str(), msg.c_str());
   throw CLI::RuntimeError(code);
 }
 
@@ -457,10 +461,25 @@ void print_text(const cma::replay_report& r, const std::vector<input_file>& file
   }
   for (const auto& c : r.checks)
     if (!c.ok) out(fmt::format("check failed: {} at {}: {}", c.what, where(files, c.where), c.detail));
-  if (r.area_known) {
+  const bool log_failures = !r.field.failures.empty() && r.op_count() == 0;
+  if (r.area_known && log_failures) {
+    out("occupancy: unknown (the log has failure lines but no operations to rebuild the area from)");
+  } else if (r.area_known) {
     out(fmt::format("occupancy: {} pages used, {} free, largest free run {} pages, {} free runs", r.used, r.free, r.maxchunk,
                     r.free_runs.size()));
     for (const auto& l : r.show_areas_text) out("  " + l);
+  }
+  if (log_failures) { // the failure lines themselves, with their causes (as `cmasim diagnose` gives them)
+    out(fmt::format("failed allocations in the log ({} failure lines; `cmasim diagnose` for the whole report):",
+                    r.field.failures_total));
+    auto d = cma::diagnose::diagnose(r);
+    std::erase_if(d.findings, [](const cma::diagnose::finding& f) {
+      return f.c == cma::diagnose::cause::reservation_failed || f.c == cma::diagnose::cause::cmdline_overrides_dt ||
+             f.c == cma::diagnose::cause::busy_retries || f.c == cma::diagnose::cause::driver_failure;
+    });
+    d.notes.clear();
+    for (const auto& l : diagnosis_text(d, [&](unsigned i) { return i < files.size() ? files[i].name : "?"; }, false))
+      out("  " + l);
   }
   std::size_t nfail = 0;
   for (const auto& o : r.failed_allocations()) {
@@ -573,6 +592,27 @@ cma::replay_report replay_all(std::vector<input_file>& files, cma::replay_option
     opt.stream = false;
   }
 }
+
+} // namespace
+
+replayed_inputs replay_inputs(const std::vector<std::string>& inputs, const std::string& kernel, const std::string& cmd) {
+  command_name = cmd;
+  auto files = resolve(inputs);
+  cma::replay_options opt;
+  opt.keep_matched = false;
+  if (!kernel.empty()) {
+    opt.kernel = cma::kernel_version::parse(kernel);
+    if (!opt.kernel) fail(exit_usage, "--kernel: expected a version like 6.1 or 6.12.57, got '" + safe(kernel) + "'");
+  }
+  replay_args a;
+  a.context = 0;
+  std::vector<std::pair<std::uint64_t, std::string>> context;
+  replayed_inputs out{replay_all(files, opt, nullptr, a, context), {}};
+  for (const auto& f : files) out.names.push_back(f.name);
+  return out;
+}
+
+namespace {
 
 void run(const replay_args& a) {
   if (a.context < 0 || a.context > 1000) fail(exit_usage, fmt::format("--context: expected 0 to 1000 lines, got {}", a.context));

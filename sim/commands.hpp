@@ -11,6 +11,7 @@ void add_boot_command(CLI::App& app);     // cmd_boot.cpp:   cmasim boot --kerne
 void add_record_command(CLI::App& app);   // cmd_record.cpp: cmasim record (QEMU + kmod)
 void add_workload_command(CLI::App& app); // cmd_workload.cpp: cmasim workload --seed --ops
 void add_emulate_command(CLI::App& app);  // cmd_emulate.cpp: cmasim emulate (workload on the emulation)
+void add_diagnose_command(CLI::App& app); // cmd_diagnose.cpp: cmasim diagnose LOG...
 void add_mount_command(CLI::App& app);    // cmd_mount.cpp:  cmasim mount DIR (the emulation as files, FUSE)
 
 /// Exit codes shared by every subcommand.  A subcommand reports a non-zero result by

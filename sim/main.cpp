@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   cmasim::add_workload_command(app);
   cmasim::add_emulate_command(app);
   cmasim::add_mount_command(app);
+  cmasim::add_diagnose_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::RuntimeError& e) {

@@ -18,6 +18,16 @@
 //   Reserved memory: created CMA memory pool at %pa, size %ld MiB
 //   Memory: …, %luK cma-reserved… ; CmaTotal: / CmaFree: (meminfo pasted into a log)
 //   Linux version … ; Kernel command line: …
+// and the lines around them that users paste from the field (LOGS-IN-THE-WILD.md):
+//   6.15+ show_areas split over lines: "cma: number of available pages: " / "cma: range N: runs" /
+//     "cma: " / "=> F free of T total pages" ; 3.x "alloc_contig_range test_pages_isolated(%lx, %lx) failed"
+//   6.15+ "cma: __cma_alloc: <name>: skipping incompatible area [0x%lx-0x%lx]"
+//   "cma: Region at %pa defined on low/high memory boundary (%pa)"
+//   "OF: reserved mem: %pa..%pa (N KiB) map reusable <name>" / "initialized node <name>, compatible id <id>" /
+//     "node <name> compatible matching fail" / "failed to allocate memory for node '<name>'"
+//   "Reserved memory: bypass <name> node, …" / "incorrect alignment of CMA region" / "created DMA memory pool …"
+//   driver lines (vc4, nvgpu, videobuf2 dma_alloc_coherent) and the page allocator's
+//   "page allocation failure: order:N" / "WARNING: … at mm/page_alloc.c:N"
 #pragma once
 
 #include "detail/scan.hpp"
@@ -25,6 +35,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace cma::formats::kmsg {
 
@@ -38,7 +49,16 @@ using namespace cma::formats::detail;
 
 inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-// "[ 12.345678]" → seconds; also "[  +0.000009]" (no absolute time).
+// A date/time or Android "cpu:  comm:  pid" bracket: its first ':' follows a digit
+// ("15:03:02", "Oct23 15:35", "1:  swapper/0:  1") — unlike message text such as
+// "[drm:vc4_bo_create [vc4]]", which must stay.
+inline bool colon_after_digit(std::string_view inner) {
+  const auto c = inner.find(':');
+  return c != std::string_view::npos && c > 0 && is_digit(inner[c - 1]);
+}
+
+// "[ 12.345678]" → seconds; also "[  +0.000009]" (no absolute time), "[    T0]" / "[  C1]"
+// (CONFIG_PRINTK_CALLER), dmesg -T/-H dates and Android "[cpu:  comm:  pid]".
 inline bool eat_bracket(std::string_view& s, std::optional<double>& time) {
   if (s.empty() || s.front() != '[') return false;
   const auto close = s.find(']');
@@ -47,8 +67,9 @@ inline bool eat_bracket(std::string_view& s, std::optional<double>& time) {
   if (!inner.empty() && is_digit(inner.front()) && inner.find('.') != std::string_view::npos) {
     if (auto t = to_seconds(inner)) time = *t;
     else return false;
-  } else if (!(starts_with(inner, "+") || (inner.size() > 1 && inner.front() == 'T' && is_digit(inner[1])) ||
-               inner.find(':') != std::string_view::npos || inner.empty())) {
+  } else if (!(starts_with(inner, "+") ||
+               (inner.size() > 1 && (inner.front() == 'T' || inner.front() == 'C') && is_digit(inner[1])) ||
+               colon_after_digit(inner) || inner.empty())) {
     return false; // not a timestamp/caller/date bracket: leave it (it may be message text)
   }
   s.remove_prefix(close + 1);
@@ -93,9 +114,14 @@ inline unwrapped unwrap(std::string_view line) {
     }
     if (eat_bracket(s, time)) continue;
     if (eat_syslog(s)) continue;
-    if (!s.empty() && s.front() == '.' && s.size() > 1 && s[1] == '(') { // MediaTek ".(0)[123:comm]"
+    // MediaTek ".(0)[123:comm]" (also seen without the dot), glued to the message
+    if (s.size() > 3 && (starts_with(s, ".(") || (s[0] == '(' && is_digit(s[1])))) {
+      const auto close = s.find(")[");
       auto j = s.find(']');
-      if (j != std::string_view::npos && j < 40) { s.remove_prefix(j + 1); continue; }
+      if (close != std::string_view::npos && close < 8 && j != std::string_view::npos && j < 40) {
+        s.remove_prefix(j + 1);
+        continue;
+      }
     }
     break;
   }
@@ -178,6 +204,21 @@ inline parsed_line release_like(bool valid_check, std::string_view rest) {
 
 inline parsed_line alloc_failed(std::string_view func, std::string_view rest) {
   // rest follows "<func>: ": "[<name>: ]alloc failed, req-size: N pages, ret: R"
+  if (auto k = rest.find(": skipping incompatible area ["); k != std::string_view::npos) {
+    // 6.15+ pr_warn_ratelimited("%s: %s: skipping incompatible area [0x%lx-0x%lx]", …)
+    ev::incompatible_area e{std::string(func), std::string(rest.substr(0, k)), 0, 0};
+    rest.remove_prefix(k + 30);
+    auto a = until(rest, "-");
+    auto b = until(rest, "]");
+    std::optional<std::uint64_t> lo, hi;
+    if (a) lo = to_u64(*a, 16);
+    if (b) hi = to_u64(*b, 16);
+    if (e.name.empty() || !lo || !hi || *hi < *lo || !trim(rest).empty())
+      return parsed_line::bad("skipping incompatible area: expected '<name>: skipping incompatible area [0x<start>-0x<end>]'");
+    e.start = *lo;
+    e.end = *hi;
+    return parsed_line::ok(std::move(e));
+  }
   ev::alloc_failed e;
   e.func = std::string(func);
   auto at = rest.find("alloc failed, req-size: ");
@@ -197,28 +238,77 @@ inline parsed_line alloc_failed(std::string_view func, std::string_view rest) {
   return parsed_line::ok(std::move(e));
 }
 
+// "LEN@AT+LEN@AT…" (a '+' before any run; 6.15+ puts one before the first run too when
+// it does not start at bit 0).  False on anything else.
+inline bool show_runs(std::string_view runs, std::vector<ev::show_areas::run>& out) {
+  runs = trim(runs);
+  while (!runs.empty()) {
+    eat(runs, "+");
+    auto len = eat_u64(runs);
+    if (!len || !eat(runs, "@")) return false;
+    auto at = eat_u64(runs);
+    if (!at) return false;
+    out.push_back({*len, *at});
+  }
+  return true;
+}
+
+// "F free of T total pages" (after "=> ").
+inline bool show_total(std::string_view tail, std::uint64_t& free, std::uint64_t& total) {
+  auto f = eat_u64(tail);
+  if (!f || !eat(tail, " free of ")) return false;
+  auto t = eat_u64(tail);
+  if (!t || trim(tail) != "total pages") return false;
+  free = *f;
+  total = *t;
+  return true;
+}
+
 inline parsed_line show_areas(std::string_view rest) {
   // after "number of available pages: ": "LEN@AT+LEN@AT…=> F free of T total pages"
   ev::show_areas e;
   auto arrow = rest.find("=> ");
   if (arrow == std::string_view::npos) return parsed_line::bad("show_areas: expected '=> N free of M total pages'");
-  auto runs = rest.substr(0, arrow);
-  while (!runs.empty()) {
-    eat(runs, "+");
-    auto len = eat_u64(runs);
-    if (!len || !eat(runs, "@")) return parsed_line::bad("show_areas: expected '<pages>@<bit>'");
-    auto at = eat_u64(runs);
-    if (!at) return parsed_line::bad("show_areas: expected '<pages>@<bit>'");
-    e.runs.push_back({*len, *at});
-  }
-  auto tail = rest.substr(arrow + 3);
-  auto f = eat_u64(tail);
-  if (!f || !eat(tail, " free of ")) return parsed_line::bad("show_areas: expected '<N> free of'");
-  auto t = eat_u64(tail);
-  if (!t || !eat(tail, " total pages")) return parsed_line::bad("show_areas: expected '<M> total pages'");
-  e.free = *f;
-  e.total = *t;
+  if (!show_runs(rest.substr(0, arrow), e.runs)) return parsed_line::bad("show_areas: expected '<pages>@<bit>'");
+  if (!show_total(rest.substr(arrow + 3), e.free, e.total))
+    return parsed_line::bad("show_areas: expected '=> <N> free of <M> total pages'");
   return parsed_line::ok(std::move(e));
+}
+
+// 6.15+ "=> F free of T total pages" on a line of its own (pr_cont after pr_info("\n")).
+inline parsed_line show_areas_total(std::string_view tail) {
+  ev::show_areas_total e;
+  if (!show_total(tail, e.free, e.total)) return parsed_line::bad("show_areas: expected '=> <N> free of <M> total pages'");
+  return parsed_line::ok(e);
+}
+
+// 6.15+ "range N: LEN@AT+…" (after "range "); foreign when the text after "range N: " is
+// no run list at all (other "range …" debug lines).
+inline parsed_line show_areas_range(std::string_view r) {
+  auto n = eat_u64(r);
+  if (!n || !(eat(r, ":"))) return parsed_line::foreign();
+  ev::show_areas_range e;
+  if (!show_runs(r, e.runs)) {
+    if (r.find('@') != std::string_view::npos || r.find("=>") != std::string_view::npos)
+      return parsed_line::bad("show_areas range: expected 'range <n>: <pages>@<bit>[+<pages>@<bit>…]'");
+    return parsed_line::foreign();
+  }
+  if (*n > 0xffffffffu) return parsed_line::bad("show_areas range: range number out of range");
+  e.range = static_cast<unsigned>(*n);
+  return parsed_line::ok(std::move(e));
+}
+
+// "Region at %pa defined on low/high memory boundary (%pa)" (4.x+; 3.x: %08lx), after "Region at ".
+inline parsed_line reserve_boundary(std::string_view r) {
+  r = trim(r);
+  auto a = until(r, " defined on low/high memory boundary (");
+  auto b = until(r, ")");
+  std::optional<std::uint64_t> base, limit;
+  if (a) base = to_u64(*a, 16);
+  if (b) limit = to_u64(*b, 16);
+  if (!base || !limit || !r.empty())
+    return parsed_line::bad("Region at: expected '0x<base> defined on low/high memory boundary (0x<boundary>)'");
+  return parsed_line::ok(ev::reserve_boundary{*base, *limit});
 }
 
 inline std::optional<int> on_node(std::string_view rest) {
@@ -238,7 +328,17 @@ inline parsed_line cma_message(std::string_view m) {
   std::string_view r = m;
   if (eat(r, "cma_release(")) return release_like(false, r);
   if (eat(r, "cma_pages_valid(")) return release_like(true, r);
+  if (trim(r) == "number of available pages:") return parsed_line::skip(); // 6.15+: the ranges follow
   if (eat(r, "number of available pages: ")) return show_areas(r);
+  if (eat(r, "=> ")) return show_areas_total(r); // 6.15+, should the continuation keep the prefix
+  if (eat(r, "range ")) {
+    auto p = show_areas_range(r);
+    if (p.status != line_status::foreign) return p;
+  }
+  r = m;
+  if (eat(r, "Region at ") && r.find(" defined on low/high memory boundary") != std::string_view::npos)
+    return reserve_boundary(r);
+  r = m;
   if (eat(r, "Reserved ") || eat(r, "CMA: reserved ")) {
     auto mib = eat_u64(r);
     if (!mib || !eat(r, " MiB at ")) return parsed_line::bad("Reserved: expected 'Reserved <N> MiB at 0x<addr>'");
@@ -263,6 +363,167 @@ inline parsed_line cma_message(std::string_view m) {
   return parsed_line::foreign();
 }
 
+// drivers/of/of_reserved_mem.c, after its pr_fmt ("OF: reserved mem: ", "Reserved memory: "
+// before 4.x).  Foreign when the message is none of the lines below.
+inline parsed_line of_reserved_mem(std::string_view r) {
+  using K = ev::rmem_note::kind;
+  r = trim(r);
+  if (starts_with(r, "0x")) { // 6.x "%pa..%pa (%lu KiB) %s %s %s"
+    ev::rmem_reusable e;
+    auto a = until(r, "..");
+    auto b = until(r, " (");
+    auto kib = eat_u64(r);
+    std::optional<std::uint64_t> lo, hi;
+    if (a) lo = to_u64(*a, 16);
+    if (b) hi = to_u64(*b, 16);
+    if (!lo || !hi || *hi < *lo || !kib || !eat(r, " KiB) "))
+      return parsed_line::bad("reserved mem: expected '0x<start>..0x<end> (<N> KiB) <map|nomap> <reusable|non-reusable> <name>'");
+    const bool map = eat(r, "map ") || eat(r, "nomap ");
+    bool reusable = false;
+    if (eat(r, "reusable ")) reusable = true;
+    else if (!eat(r, "non-reusable ")) r = {};
+    r = trim(r);
+    if (!map || r.empty())
+      return parsed_line::bad("reserved mem: expected '(<N> KiB) <map|nomap> <reusable|non-reusable> <name>'");
+    if (!reusable) return parsed_line::skip(); // a no-map / non-reusable carve-out: not CMA
+    e.base = *lo;
+    e.last = *hi;
+    e.kib = *kib;
+    e.name = std::string(r);
+    return parsed_line::ok(std::move(e));
+  }
+  if (eat(r, "initialized node ")) { // "initialized node %s, compatible id %s"
+    auto k = r.rfind(", compatible id ");
+    if (k == std::string_view::npos || k == 0 || trim(r.substr(k + 16)).empty())
+      return parsed_line::bad("reserved mem: expected 'initialized node <name>, compatible id <id>'");
+    return parsed_line::ok(ev::rmem_initialized{std::string(r.substr(0, k)), std::string(trim(r.substr(k + 16)))});
+  }
+  if (eat(r, "node ") && r.size() > 26 && r.substr(r.size() - 26) == " compatible matching fail")
+    return parsed_line::ok(ev::rmem_note{K::matching_fail, std::string(r.substr(0, r.size() - 26))});
+  r = trim(r);
+  if (eat(r, "failed to allocate memory for node '")) { // 6.x adds ": size %lluMiB"
+    auto name = until(r, "'");
+    if (!name || name->empty()) return parsed_line::bad("reserved mem: expected \"failed to allocate memory for node '<name>'\"");
+    return parsed_line::ok(ev::rmem_note{K::node_alloc_failed, std::string(*name)});
+  }
+  return parsed_line::foreign();
+}
+
+// kernel/dma/contiguous.c and kernel/dma/coherent.c lines after "Reserved memory: ".
+inline parsed_line reserved_memory(std::string_view r) {
+  using K = ev::rmem_note::kind;
+  if (eat(r, "created CMA memory pool at ")) {
+    auto a = until(r, ", size ");
+    auto base = a ? to_u64(*a, 16) : std::nullopt;
+    auto mib = eat_u64(r);
+    if (!base || !mib || !eat(r, " MiB")) return parsed_line::bad("Reserved memory: expected 'pool at 0x<addr>, size <N> MiB'");
+    return parsed_line::ok(ev::rmem_pool{*base, *mib});
+  }
+  if (eat(r, "created DMA memory pool at ")) { // dma_init_reserved_memory: not reusable, not CMA
+    auto a = until(r, ", size ");
+    auto base = a ? to_u64(*a, 16) : std::nullopt;
+    auto mib = eat_u64(r);
+    if (!base || !mib || trim(r) != "MiB") return parsed_line::bad("Reserved memory: expected 'DMA memory pool at 0x<addr>, size <N> MiB'");
+    return parsed_line::ok(ev::rmem_note{K::dma_pool, {}});
+  }
+  if (eat(r, "bypass ")) { // "bypass %s node, using cmdline CMA params instead"
+    auto name = until(r, " node, using cmdline CMA params instead");
+    if (!name || name->empty() || !trim(r).empty())
+      return parsed_line::bad("Reserved memory: expected 'bypass <name> node, using cmdline CMA params instead'");
+    return parsed_line::ok(ev::rmem_note{K::bypass_dt, std::string(*name)});
+  }
+  if (trim(r) == "incorrect alignment of CMA region") return parsed_line::ok(ev::rmem_note{K::incorrect_alignment, {}});
+  return of_reserved_mem(r); // of_reserved_mem.c used this prefix before 4.x
+}
+
+// The driver lines that come with a CMA failure (LOGS-IN-THE-WILD "companion lines"),
+// anywhere in the message (the device prefix before them varies).  Foreign otherwise.
+inline parsed_line driver_line(std::string_view m) {
+  constexpr std::string_view buffer = "failed to allocate buffer with size";
+  if (auto i = m.find(buffer); i != std::string_view::npos) { // drm_gem_cma_create (vc4 and others)
+    auto prefix = trim(m.substr(0, i));
+    std::string driver = "vc4";
+    if (!icontains(prefix, "vc4")) {
+      driver = std::string(prefix.substr(0, prefix.find_first_of("- :[")));
+      if (driver.empty()) driver = "drm";
+    }
+    auto rest = m.substr(i + buffer.size());
+    std::optional<std::uint64_t> bytes;
+    if (eat(rest, " ")) bytes = eat_u64(rest);
+    if (!bytes || !trim(rest).empty()) return parsed_line::bad("driver: expected 'failed to allocate buffer with size <bytes>'");
+    return parsed_line::ok(ev::driver_failure{std::move(driver), *bytes, false});
+  }
+  if (m.find("Failed to allocate from CMA:") != std::string_view::npos) { // vc4_bo_create's DRM_ERROR
+    std::string driver = "vc4";
+    if (!icontains(m, "vc4")) {
+      driver = "drm";
+      if (auto d = m.find("[drm:"); d != std::string_view::npos) {
+        auto fn = m.substr(d + 5);
+        fn = fn.substr(0, fn.find_first_of("_ ]"));
+        if (!fn.empty()) driver = std::string(fn);
+      }
+    }
+    return parsed_line::ok(ev::driver_failure{std::move(driver), std::nullopt, false});
+  }
+  if (auto i = m.find("[drm] "); i != std::string_view::npos) { // vc4 BO statistics
+    auto r = trim(m.substr(i + 6));
+    if (eat(r, "num bos ") || eat(r, "size bos ")) { // 4.x "num bos allocated: %d" / "size bos used: %dkb"
+      if (!(eat(r, "allocated: ") || eat(r, "used: ") || eat(r, "cached: ")) || !eat_u64(r) || !(r.empty() || r == "kb"))
+        return parsed_line::bad("vc4 BO stats: expected '<num|size> bos <allocated|used|cached>: <N>[kb]'");
+      return parsed_line::ok(ev::driver_failure{"vc4", std::nullopt, true});
+    }
+    if (auto k = r.find("kb BOs ("); k != std::string_view::npos) { // 5.x "%30s: %6dkb BOs (%d)"
+      auto head = r.substr(0, k);
+      auto tail = r.substr(k + 8);
+      auto colon = head.rfind(':');
+      std::optional<std::uint64_t> kb, n;
+      if (colon != std::string_view::npos && colon > 0) kb = to_u64(trim(head.substr(colon + 1)));
+      n = eat_u64(tail);
+      if (!kb || !n || tail != ")") return parsed_line::bad("vc4 BO stats: expected '<label>: <N>kb BOs (<n>)'");
+      return parsed_line::ok(ev::driver_failure{"vc4", std::nullopt, true});
+    }
+    return parsed_line::foreign();
+  }
+  constexpr std::string_view nvgpu = "DMA alloc FAILED: [";
+  if (auto i = m.find(nvgpu); i != std::string_view::npos) { // nvgpu_dma_alloc_flags_sys
+    auto rest = m.substr(i + nvgpu.size());
+    std::optional<std::uint64_t> bytes;
+    if (until(rest, "] size=")) bytes = eat_u64(rest);
+    if (!bytes || !(rest.empty() || rest.front() == ' ' || rest.front() == ','))
+      return parsed_line::bad("nvgpu: expected 'DMA alloc FAILED: [<aperture>] size=<bytes>'");
+    return parsed_line::ok(ev::driver_failure{"nvgpu", *bytes, false});
+  }
+  constexpr std::string_view coherent = "dma_alloc_coherent of size ";
+  if (auto i = m.find(coherent); i != std::string_view::npos) { // videobuf2-dma-contig (sun6i-csi, …)
+    auto rest = m.substr(i + coherent.size());
+    auto bytes = eat_u64(rest);
+    if (!bytes || trim(rest) != "failed") return parsed_line::bad("driver: expected 'dma_alloc_coherent of size <bytes> failed'");
+    return parsed_line::ok(ev::driver_failure{"dma_alloc_coherent", *bytes, false});
+  }
+  return parsed_line::foreign();
+}
+
+// The page allocator's own failure report (warn_alloc) and its WARN from mm/page_alloc.c.
+inline parsed_line page_alloc_line(std::string_view m) {
+  constexpr std::string_view failure = "page allocation failure: order:";
+  if (auto i = m.find(failure); i != std::string_view::npos && (i == 0 || m[i - 1] == ' ')) {
+    auto rest = m.substr(i + failure.size());
+    auto order = eat_u64(rest);
+    if (!order || *order > 63 || !(rest.empty() || rest.front() == ',' || rest.front() == ' '))
+      return parsed_line::bad("page allocation failure: expected 'order:<N>, mode:…'");
+    return parsed_line::ok(ev::page_alloc_warning{static_cast<unsigned>(*order)});
+  }
+  if (starts_with(m, "WARNING:")) {
+    constexpr std::string_view at = " at mm/page_alloc.c:";
+    auto i = m.find(at);
+    if (i == std::string_view::npos) return parsed_line::foreign();
+    auto rest = m.substr(i + at.size());
+    if (!eat_u64(rest)) return parsed_line::bad("WARNING: expected 'at mm/page_alloc.c:<line>'");
+    return parsed_line::ok(ev::page_alloc_warning{});
+  }
+  return parsed_line::foreign();
+}
+
 inline parsed_line meminfo_line(std::string_view m, bool total) {
   std::string_view r = trim(m);
   auto kb = eat_u64(r);
@@ -282,6 +543,24 @@ inline parsed_line parse_message(std::string_view m) {
     if (p.status != line_status::foreign) return p;
     return parsed_line::bad("cma: message not recognised");
   }
+  if (m == "cma:") return parsed_line::skip(); // 6.15+ show_areas: pr_info("\n") before the total
+  if (eat(r, "=> ")) { // 6.15+ show_areas: the pr_cont total, on a line of its own
+    if (r.find(" free of ") == std::string_view::npos) return parsed_line::foreign();
+    return show_areas_total(r);
+  }
+  r = m;
+  if (eat(r, "CMA: reserved ")) return cma_message(m); // 3.x, should the "cma: " prefix be missing
+  if (eat(r, "alloc_contig_range test_pages_isolated(")) { // 3.x
+    auto a = until(r, ", ");
+    auto b = until(r, ") failed");
+    std::optional<std::uint64_t> s, e;
+    if (a) s = to_u64(*a, 16);
+    if (b) e = to_u64(*b, 16);
+    if (!s || !e || *e < *s || !trim(r).empty())
+      return parsed_line::bad("alloc_contig_range: expected 'test_pages_isolated(<hex>, <hex>) failed'");
+    return parsed_line::ok(ev::isolation_failed{*s, *e});
+  }
+  r = m;
   if (eat(r, "alloc_contig_range: [")) {
     auto a = until(r, ", ");
     auto b = until(r, ") PFNs busy");
@@ -296,14 +575,19 @@ inline parsed_line parse_message(std::string_view m) {
     auto n = eat_u64(rest);
     if (n && trim(rest) == "callbacks suppressed") return parsed_line::ok(ev::callbacks_suppressed{std::string(m.substr(0, i)), *n});
   }
-  if (eat(r, "Reserved memory: created CMA memory pool at ")) {
-    auto a = until(r, ", size ");
-    auto base = a ? to_u64(*a, 16) : std::nullopt;
-    auto mib = eat_u64(r);
-    if (!base || !mib || !eat(r, " MiB")) return parsed_line::bad("Reserved memory: expected 'pool at 0x<addr>, size <N> MiB'");
-    return parsed_line::ok(ev::rmem_pool{*base, *mib});
+  if (eat(r, "Reserved memory: ")) {
+    auto p = reserved_memory(r);
+    if (p.status != line_status::foreign) return p;
+    if (icontains(m, "cma")) return parsed_line::ok(ev::boot_debug{std::string(m)});
   }
-  if (starts_with(m, "Reserved memory: ") && icontains(m, "cma")) return parsed_line::ok(ev::boot_debug{std::string(m)});
+  r = m;
+  if (eat(r, "OF: reserved mem: ")) {
+    auto p = of_reserved_mem(r);
+    if (p.status != line_status::foreign) return p;
+  }
+  r = m;
+  if (auto p = page_alloc_line(m); p.status != line_status::foreign) return p;
+  if (auto p = driver_line(m); p.status != line_status::foreign) return p;
   if (eat(r, "Memory: ")) {
     auto i = r.find("K cma-reserved");
     if (i == std::string_view::npos) return icontains(r, "cma") ? parsed_line::bad("Memory: expected '<N>K cma-reserved'") : parsed_line::skip();

@@ -20,6 +20,7 @@
 #include "../formats/event.hpp"
 #include "../formats/log_reader.hpp"
 #include "../types.hpp"
+#include "field_log.hpp"
 
 #include <range/v3/view/filter.hpp>
 
@@ -107,6 +108,8 @@ struct replay_report {
   std::vector<free_run> free_runs;
   std::vector<std::string> show_areas_text;
   std::uint64_t lines = 0, cma_lines = 0;
+
+  field_report field;                      ///< what the log says beyond operations (field_log.hpp)
 
   std::array<std::uint64_t, 4> verdicts{}; ///< every operation's verdict, counted (ops may keep fewer)
   std::uint64_t count_of(verdict v) const { return verdicts[static_cast<std::size_t>(v)]; }

@@ -1,0 +1,410 @@
+// cma/diagnose/diagnose.hpp — from a replay's report to findings: why each CMA allocation or
+// reservation failed, whether it matters, and what to change.
+//
+// Input: the replay_report (cma/replay/report.hpp), chiefly its field part (field_log.hpp):
+// the areas the log declares, the failure lines with their neighbours, busy bursts,
+// reservation lines.  Output: the areas (name, base, size, where they came from) and the
+// findings, each with one cause of cause.hpp, its evidence (input file index and line),
+// a plain-words explanation and advice.  Identical failures (area, count, errno, cause) are
+// one finding with their number and first/last time.  Reservation findings and
+// cmdline-overrides-dt come first.
+//
+// What is computed and what is assumed: when a show_areas state follows a failure, the
+// cause and the numbers (largest aligned window, free pages, how much larger the area
+// would have had to be) come from the model's search on that state (show_areas_state.hpp);
+// the alignment is the logged one or the DMA layer's for that size, and the finding says
+// which.  Without a state the cause is no-window (-ENOMEM) and the advice says how to
+// capture the occupancy next time.
+// Pure: no I/O.
+#pragma once
+
+#include "../boot/boot.hpp"
+#include "../profile.hpp"
+#include "../replay/report.hpp"
+#include "cause.hpp"
+#include "show_areas_state.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cma::diagnose {
+
+struct evidence {
+  unsigned file = 0;
+  std::uint64_t line = 0;
+  std::optional<double> time;
+};
+
+struct finding {
+  cause c = cause::no_window;
+  std::optional<reservation_why> why;
+  std::string area;
+  std::optional<page_count> count;
+  std::optional<int> err;
+  std::uint64_t occurrences = 0;
+  std::uint64_t suppressed = 0;             ///< "callbacks suppressed": at least this many more not printed
+  std::optional<double> first, last;        ///< seconds since boot
+  std::vector<evidence> ev;                 ///< the first max_evidence lines
+  std::string explanation, advice;
+  std::string fallback = "unknown from the log"; ///< the page allocator fallback: "tried and failed" / unknown
+  std::optional<unsigned> align;            ///< the alignment searched (order)
+  std::string align_source;                 ///< "logged" / "assumed: DMA layer for this size"
+};
+
+struct diagnosed_area {
+  std::string name;
+  std::optional<std::uint64_t> base, size; ///< bytes
+  std::string source;
+};
+
+struct diagnosis {
+  std::vector<diagnosed_area> areas;
+  std::vector<finding> findings;
+  std::vector<std::string> notes;
+  bool failures() const {
+    return std::any_of(findings.begin(), findings.end(), [](const finding& f) { return is_failure(f.c); });
+  }
+};
+
+inline constexpr std::size_t max_evidence = 20;
+
+namespace detail_diag {
+
+inline std::string mib(page_count pages) { // pages → "72 MiB" (rounded up)
+  return std::to_string((pages + 255) / 256) + " MiB";
+}
+inline evidence at(const ev::source& s) { return {s.file, s.line, s.time}; }
+
+inline const field_area* area_of(const field_report& r, const std::string& name) {
+  for (const auto& a : r.areas)
+    if (a.name == name) return &a;
+  return nullptr;
+}
+
+inline const char* capture_advice() {
+  return "To see the occupancy next time, capture the cma trace events and mm/cma.c's debug lines: boot with "
+         "`trace_event=cma:* dyndbg=\"file mm/cma.c +p\"`, or at run time `echo 1 > "
+         "/sys/kernel/tracing/events/cma/enable` and `echo 'file mm/cma.c +p' > "
+         "/sys/kernel/debug/dynamic_debug/control`, then save /sys/kernel/tracing/trace with dmesg; kernels "
+         "from 6.12 print the free runs (show_areas) after every failure by themselves.";
+}
+
+/// One failure line → a finding (before grouping).
+inline finding of_failure(const field_report& r, const field_failure& f, const profile& p) {
+  finding out;
+  out.area = f.area;
+  out.count = f.count;
+  out.err = f.err;
+  out.occurrences = 1;
+  out.first = out.last = f.where.time;
+  out.ev.push_back(at(f.where));
+  if (f.state) out.ev.push_back(at(f.state->where));
+  for (const auto& d : f.drivers) out.ev.push_back(at(d.where));
+  if (f.fallback_failed) out.fallback = "tried and failed (a page allocation failure follows)";
+  const field_area* a = area_of(r, f.area);
+  std::optional<page_count> total;
+  if (f.state) total = f.state->total;
+  else if (a && a->count) total = *a->count;
+  out.align = f.logged_align ? *f.logged_align : dma_align_for(f.count);
+  out.align_source = f.logged_align ? "logged (the pr_debug call line)" : "assumed: the DMA layer's alignment for this size";
+  std::string drivers;
+  for (const auto& d : f.drivers) drivers += (drivers.empty() ? "" : ", ") + d.driver;
+  const std::string who = drivers.empty() ? "" : " (asked by " + drivers + ")";
+
+  if (total && f.count > *total) {
+    out.c = cause::too_large;
+    out.explanation = "the request of " + std::to_string(f.count) + " pages" + who + " is larger than the whole area (" +
+                      std::to_string(*total) + " pages): no occupancy could serve it";
+    out.advice = "cma= of at least " + mib(f.count) + " (plus what else the area holds), or a smaller buffer";
+    return out;
+  }
+  if (f.err == ebusy) {
+    out.c = cause::busy;
+    out.explanation = "-EBUSY: a window of " + std::to_string(f.count) + " pages" + who +
+                      " was found, but pages in every window tried could not be migrated or isolated";
+    if (f.state && total && f.state->free + f.count >= *total)
+      out.explanation += "; the area was otherwise free: the size is not the problem";
+    out.advice = "not a size problem: look for pinned or unmovable pages in the area (get_user_pages pins, "
+                 "drivers holding pages, page cache under writeback); a larger cma= will not help";
+    return out;
+  }
+  if (!f.state) {
+    out.c = cause::no_window;
+    out.explanation = "-ENOMEM for " + std::to_string(f.count) + " pages" + who +
+                      ", and the log does not show the area's occupancy at that moment";
+    if (total) out.explanation += "; the area has " + std::to_string(*total) + " pages (" + mib(*total) + ")";
+    if (r.cma_free_kb) out.explanation += "; a meminfo line says CmaFree " + std::to_string(*r.cma_free_kb) + " kB";
+    out.advice = capture_advice();
+    return out;
+  }
+  const pfn_t base = a && a->base ? *a->base >> page_shift : 0;
+  const auto v = search(*f.state, f.count, *out.align, base, p);
+  const std::string where_base = a && a->base ? "" : " (the area's base is not in the log: an aligned base assumed)";
+  if (v.free < f.count) {
+    out.c = cause::exhausted;
+    out.explanation = "-ENOMEM: " + std::to_string(v.free) + " pages free for a request of " + std::to_string(f.count) +
+                      who + ": the area was full";
+  } else {
+    out.c = cause::fragmented;
+    out.explanation = "-ENOMEM with " + std::to_string(v.free) + " pages free, but the largest free run is " +
+                      std::to_string(v.largest_run) + " pages and the largest window at order " + std::to_string(*out.align) +
+                      " alignment " + std::to_string(v.largest_aligned) + " pages, for a request of " +
+                      std::to_string(f.count) + who + ": fragmented, not full";
+    if (v.fits)
+      out.explanation += " (the model's search on this state finds a window: the state was printed after the "
+                         "failure and may already differ)";
+  }
+  out.explanation += where_base;
+  out.advice = "cma= of at least " + mib(*total + v.grow_by) + " (the area " + std::to_string(v.grow_by) +
+               " pages larger at its end) would have served this request at that moment";
+  if (out.c == cause::fragmented)
+    out.advice += "; or allocate the large buffers first / free in the reverse order of allocation";
+  return out;
+}
+
+inline reservation_why why_of(const field_report& r, const field_reservation& x) {
+  using K = field_reservation::kind;
+  if (x.what == K::boundary) return reservation_why::boundary;
+  if (x.what == K::incorrect_alignment) return reservation_why::alignment;
+  // A boundary or alignment line just before a "Failed to reserve" says why it failed.
+  for (const auto& o : r.reservations) {
+    if (&o == &x) break;
+    if (o.where.file == x.where.file && x.where.line >= o.where.line && x.where.line - o.where.line <= 3) {
+      if (o.what == K::boundary) return reservation_why::boundary;
+      if (o.what == K::incorrect_alignment) return reservation_why::alignment;
+    }
+  }
+  if (r.ram_kb && x.mib && *x.mib * 1024 >= *r.ram_kb) return reservation_why::too_large;
+  return reservation_why::unknown;
+}
+
+/// The boot model's verdict on the log's own boot (its command line, RAM, version), when the
+/// log gives all three: the default area's failure, in reservation_why's words.
+struct boot_check {
+  reservation_why why = reservation_why::unknown;
+  std::string detail;                  ///< the boot model's warning
+  std::optional<std::string> accepted; ///< a cma= the model accepts on the same machine
+};
+
+inline std::optional<boot_report> boot_of(const field_report& r, const std::string& cma_value) {
+  if (!r.cmdline || !r.ram_kb || !r.version) return std::nullopt;
+  boot_config c;
+  c.kernel = *r.version;
+  c.ram_size = *r.ram_kb * 1024;
+  std::string cmd;
+  for (const auto& w : split_cmdline(*r.cmdline))
+    if (w.name != "cma") cmd += (cmd.empty() ? "" : " ") + w.name + (w.value ? "=" + *w.value : std::string());
+  c.cmdline = cmd + " cma=" + cma_value;
+  return simulate_boot(c);
+}
+
+inline std::optional<boot_check> cross_check_boot(const field_report& r) {
+  if (!r.cmdline || !r.ram_kb || !r.version) return std::nullopt;
+  std::optional<std::string> cma;
+  for (const auto& w : split_cmdline(*r.cmdline))
+    if (w.name == "cma" && w.value) cma = *w.value;
+  if (!cma) return std::nullopt;
+  const auto rep = boot_of(r, *cma);
+  if (!rep || rep->error) return std::nullopt;
+  for (const auto& a : rep->areas) {
+    if (!a.is_default || a.decl.ok()) continue;
+    boot_check b;
+    std::string w = a.warnings.empty() ? std::string() : a.warnings.front();
+    b.detail = w;
+    if (w.find("overlaps") != std::string::npos) b.why = reservation_why::overlap;
+    else if (w.find("boundary") != std::string::npos) b.why = reservation_why::boundary;
+    else if (w.find("no free") != std::string::npos) b.why = reservation_why::too_large;
+    else if (w.find("limit") != std::string::npos) b.why = reservation_why::limit;
+    else if (w.find("RAM") != std::string::npos || w.find("outside") != std::string::npos) b.why = reservation_why::outside_ram;
+    else if (a.decl.ret == einval) b.why = reservation_why::alignment;
+    // What the same machine accepts: the size without its fixed base, then halving it.
+    const auto at = cma->find('@');
+    std::vector<std::string> tries;
+    if (at != std::string::npos) tries.push_back(cma->substr(0, at));
+    const auto mb = memparse(cma->substr(0, at));
+    for (std::uint64_t m = (mb.value >> 20) / 2; m >= 4 && tries.size() < 12; m /= 2) tries.push_back(std::to_string(m) + "M");
+    for (const auto& t : tries) {
+      const auto ok = boot_of(r, t);
+      if (!ok) break;
+      for (const auto& x : ok->areas)
+        if (x.is_default && x.decl.ok() && x.activated) {
+          b.accepted = "cma=" + t;
+          break;
+        }
+      if (b.accepted) break;
+    }
+    return b;
+  }
+  return std::nullopt;
+}
+
+inline std::string hex(std::uint64_t v) {
+  static const char* d = "0123456789abcdef";
+  std::string s;
+  do s.insert(s.begin(), d[v & 15]), v >>= 4;
+  while (v);
+  return "0x" + s;
+}
+
+inline finding of_reservation(const field_report& r, const field_reservation& x) {
+  using K = field_reservation::kind;
+  finding f;
+  f.occurrences = 1;
+  f.ev.push_back(at(x.where));
+  f.first = f.last = x.where.time;
+  f.area = x.name.empty() ? "reserved" : x.name;
+  switch (x.what) {
+  case K::bypass_dt:
+    f.c = cause::cmdline_overrides_dt;
+    f.area = "linux,cma";
+    f.explanation = "the command line's cma= bypassed the device tree's linux,cma node: the DT pool is not used";
+    f.advice = "remove cma= from the kernel command line to use the DT pool, or set the size you want in cma=";
+    return f;
+  case K::matching_fail:
+  case K::node_alloc_failed:
+    f.c = cause::reservation_failed;
+    f.why = x.what == K::matching_fail ? reservation_why::unknown : reservation_why::overlap;
+    f.explanation = x.what == K::matching_fail
+                        ? "the reserved-memory node " + x.name + " matched no driver: it is not a CMA area"
+                        : "the kernel could not allocate memory for the reserved-memory node " + x.name;
+    f.advice = "check the node's compatible (shared-dma-pool), size, alignment and alloc-ranges against the RAM map";
+    return f;
+  case K::incompatible:
+    f.c = cause::reservation_failed;
+    f.why = reservation_why::unknown;
+    f.explanation = "a range of area " + x.name + " was skipped as incompatible for a request (6.15+)";
+    f.advice = "a multi-range area serves a request only from one range that fits it";
+    return f;
+  default: break;
+  }
+  f.c = cause::reservation_failed;
+  f.why = why_of(r, x);
+  std::optional<boot_check> bc;
+  if (x.what == K::failed) bc = cross_check_boot(r);
+  if (bc && *f.why == reservation_why::unknown) f.why = bc->why;
+  if (x.what == K::boundary) {
+    f.explanation = "the kernel rejected the area at " + hex(x.base.value_or(0)) +
+                    " because it lies across the low/high memory boundary at " + hex(x.boundary.value_or(0));
+    f.advice = "place it wholly below (cma=SIZE@BASE with BASE + SIZE <= " + hex(x.boundary.value_or(0)) +
+               ") or wholly above the boundary, or let the kernel place it (no @BASE)";
+  } else if (x.what == K::incorrect_alignment) {
+    f.explanation = "the reserved-memory CMA region is not aligned as CMA needs (pageblock / MAX_ORDER)";
+    f.advice = "align the node's base and size to 4 MiB (≤ 5.18) or to the pageblock size (5.19+)";
+  } else {
+    f.explanation = "the kernel could not reserve " + (x.mib ? std::to_string(*x.mib) + " MiB" : std::string("the area")) +
+                    (x.node ? " on node " + std::to_string(*x.node) : std::string());
+    switch (*f.why) {
+    case reservation_why::boundary: f.explanation += ": it crosses the low/high memory boundary"; break;
+    case reservation_why::alignment: f.explanation += ": its alignment is wrong"; break;
+    case reservation_why::too_large:
+      f.explanation += ": that is as much as or more than all RAM (" + std::to_string(*r.ram_kb / 1024) + " MiB)";
+      break;
+    default:
+      f.explanation += bc && !bc->detail.empty() ? "" : ": the log does not say why";
+      break;
+    }
+    if (bc && !bc->detail.empty())
+      f.explanation += "; the boot model, on this log's command line and RAM: " + bc->detail;
+    f.advice = bc && bc->accepted ? bc->accepted.value() + " is accepted on this machine (boot model); " : std::string();
+    f.advice += "`cmasim boot --kernel <version> --mem <RAM> --cmdline '<your command line>'` shows where the "
+                "kernel would place it and which sizes and bases it accepts";
+  }
+  return f;
+}
+
+inline bool same_group(const finding& a, const finding& b) {
+  return a.c == b.c && a.area == b.area && a.count == b.count && a.err == b.err && a.why == b.why;
+}
+
+inline void add(std::vector<finding>& out, finding f) {
+  for (auto& g : out)
+    if (same_group(g, f)) {
+      g.occurrences += f.occurrences;
+      if (f.first && (!g.first || *f.first < *g.first)) g.first = f.first;
+      if (f.last && (!g.last || *f.last > *g.last)) g.last = f.last;
+      for (auto& e : f.ev)
+        if (g.ev.size() < max_evidence) g.ev.push_back(e);
+      if (f.fallback != g.fallback && f.fallback.rfind("tried", 0) == 0) g.fallback = f.fallback;
+      return;
+    }
+  out.push_back(std::move(f));
+}
+
+} // namespace detail_diag
+
+/// The findings of one replay's report.
+inline diagnosis diagnose(const replay_report& rep) {
+  using namespace detail_diag;
+  diagnosis d;
+  const kernel_version kv =
+      rep.field.version ? *rep.field.version : kernel_version::parse(rep.kernel).value_or(kernel_version{6, 1, 0});
+  field_report r = rep.field; // the version the replay settled on when no banner gave one
+  if (!r.version) {
+    r.version = kv;
+    if (!r.reservations.empty()) d.notes.push_back("no kernel banner: the boot model assumed " + kv.str());
+  }
+  const profile p = profile::for_version(kv);
+  if (r.version)
+    if (auto n = profile::older_than_modelled_note(*r.version)) d.notes.push_back(*n);
+  for (const auto& a : r.areas)
+    d.areas.push_back({a.name, a.base, a.count ? std::optional<std::uint64_t>(*a.count << page_shift) : std::nullopt,
+                       a.source});
+  if (d.areas.empty() && r.memory_cma_reserved_kb)
+    d.areas.push_back({"(all areas)", std::nullopt, *r.memory_cma_reserved_kb * 1024, "Memory: … cma-reserved"});
+  else if (d.areas.empty() && r.cma_total_kb)
+    d.areas.push_back({"(all areas)", std::nullopt, *r.cma_total_kb * 1024, "CmaTotal"});
+
+  std::vector<finding> first, rest;
+  for (const auto& x : r.reservations) add(first, of_reservation(r, x));
+  for (const auto& f : r.failures) add(rest, of_failure(r, f, p));
+  if (r.failures_total > r.failures.size())
+    d.notes.push_back(std::to_string(r.failures_total - r.failures.size()) + " more failure lines were counted, not kept");
+  // "N callbacks suppressed": at least N failures more, spread over the failure findings.
+  if (r.suppressed_failures) {
+    bool given = false;
+    for (auto& f : rest)
+      if (is_failure(f.c) && !given) f.suppressed = r.suppressed_failures, given = true;
+    if (!given) d.notes.push_back("cma_alloc: " + std::to_string(r.suppressed_failures) + " callbacks suppressed");
+  }
+  // Busy bursts no failure followed: the allocation moved past them.
+  finding retries;
+  retries.c = cause::busy_retries;
+  for (const auto& b : r.bursts) {
+    if (b.followed_by_failure) continue;
+    retries.occurrences += 1;
+    if (!retries.first) retries.first = b.first.time;
+    retries.last = b.last.time;
+    if (retries.ev.size() < max_evidence) retries.ev.push_back(at(b.first));
+  }
+  if (retries.occurrences) {
+    retries.area = r.areas.empty() ? "" : r.areas.front().name;
+    retries.suppressed = r.suppressed_busy;
+    retries.explanation = std::to_string(retries.occurrences) + " burst(s) of busy windows (PFNs busy) with no failure "
+                          "after them: the allocation moved past the pages it could not migrate";
+    retries.advice = "noise unless a failure or a latency complaint comes with it";
+    rest.push_back(std::move(retries));
+  }
+  for (const auto& dl : r.drivers) {
+    finding f;
+    f.c = cause::driver_failure;
+    f.area = dl.driver;
+    f.occurrences = 1;
+    f.first = f.last = dl.where.time;
+    f.ev.push_back(at(dl.where));
+    if (dl.bytes) f.count = (*dl.bytes + 4095) / 4096;
+    f.explanation = dl.driver + " reports a failed contiguous allocation" +
+                    (dl.bytes ? " of " + std::to_string(*dl.bytes) + " bytes" : std::string()) +
+                    " and no CMA failure line is beside it";
+    f.advice = "the buffer may not have been asked of CMA (no area for the device, a size the DMA layer serves "
+               "elsewhere), or the CMA line was rate-limited or filtered out of this log";
+    add(rest, std::move(f));
+  }
+  d.findings = std::move(first);
+  for (auto& f : rest) d.findings.push_back(std::move(f));
+  return d;
+}
+
+} // namespace cma::diagnose
