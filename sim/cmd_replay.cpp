@@ -12,6 +12,7 @@
 // Text from an input reaches a terminal only with its control bytes escaped.
 // On a TTY, stderr shows how far the reading has got.
 #include "commands.hpp"
+#include "decompress.hpp"
 #include "diagnosis_print.hpp"
 #include "output.hpp"
 #include "replay_inputs.hpp"
@@ -48,8 +49,9 @@ struct input_file {
   std::string name;
   std::string path;  ///< empty for stdin
   bool regular = true; ///< a regular file (may be read again); else its text is kept
-  std::string text;  ///< a non-regular input's text, once read
+  std::string text;  ///< a non-regular input's text, once read (decompressed)
   bool read = false;
+  compression comp = compression::none; ///< what its first bytes said (decompress.hpp)
 };
 
 struct replay_args {
@@ -229,18 +231,39 @@ void stream(input_file& f, unsigned index, cma::replayer& replayer, progress& sh
   if (!in) fail(exit_usage, f.path + ": cannot open (" + std::string(std::strerror(errno)) + ")");
   std::error_code ec;
   const std::uint64_t total = f.regular ? static_cast<std::uint64_t>(fs::file_size(f.path, ec)) : 0;
-  std::vector<char> block(std::size_t{1} << 20), prev;
+  std::vector<char> block(std::size_t{1} << 20);
+  std::string prev;
   std::uint64_t bytes = 0;
-  for (std::size_t n; (n = std::fread(block.data(), 1, block.size(), in)) > 0;) {
-    const std::string_view piece(block.data(), n);
+  // One piece of the input's text (after decompression): to the reader and the context catcher.
+  const auto consume = [&](std::string_view piece) {
     if (!f.regular) f.text.append(piece);
     reader.feed(piece);
-    if (!ctx.done()) ctx.after_block(index, {prev.data(), prev.size()}, piece, reader.lines_read(), replayer.first_diverged());
+    if (!ctx.done()) ctx.after_block(index, prev, piece, reader.lines_read(), replayer.first_diverged());
+    if (!ctx.done()) prev.assign(piece);
+  };
+  std::optional<decoder> dec;
+  bool first = true;
+  const auto bad_data = [&] {
+    if (in != stdin) std::fclose(in);
+    fail(exit_usage, f.name + ": " + dec->error().value_or("cannot decompress"));
+  };
+  for (std::size_t n; (n = std::fread(block.data(), 1, block.size(), in)) > 0;) {
+    const std::string_view raw(block.data(), n);
+    if (first) { // the magic bytes decide, not the name (a whole first block: fread fills it)
+      first = false;
+      f.comp = sniff(raw);
+      if (f.comp != compression::none) dec.emplace(f.comp);
+    }
+    if (dec) {
+      if (!dec->feed(raw, consume)) bad_data();
+    } else {
+      consume(raw);
+    }
     bytes += n;
     shown.show(f, bytes, ec ? 0 : total);
-    if (!ctx.done()) prev.assign(block.begin(), block.begin() + static_cast<std::ptrdiff_t>(n));
   }
   const bool error = std::ferror(in) != 0;
+  if (dec && !error && !dec->finish(consume)) bad_data();
   if (in != stdin) std::fclose(in);
   if (error) fail(exit_usage, f.name + ": read error (" + std::string(std::strerror(errno)) + ")");
   f.read = true;
@@ -321,6 +344,29 @@ std::vector<std::pair<std::uint64_t, std::string>> context_again(const std::vect
   std::vector<std::pair<std::uint64_t, std::string>> out;
   if (s.file >= files.size()) return out;
   const auto& f = files[s.file];
+  if (f.regular && f.comp != compression::none) { // decode it again, keeping only the lines around s
+    std::FILE* in = std::fopen(f.path.c_str(), "rb");
+    if (!in) return out;
+    decoder dec(f.comp);
+    std::string partial;
+    std::uint64_t no = 0;
+    const auto lines = [&](std::string_view piece) {
+      for (char c : piece) {
+        if (c != '\n') {
+          if (no + 1 + static_cast<std::uint64_t>(n) >= s.line && partial.size() < (1u << 16)) partial += c;
+          continue;
+        }
+        ++no;
+        if (no + static_cast<std::uint64_t>(n) >= s.line && no <= s.line + static_cast<std::uint64_t>(n)) out.emplace_back(no, partial);
+        partial.clear();
+      }
+    };
+    std::vector<char> block(std::size_t{1} << 20);
+    for (std::size_t k; (k = std::fread(block.data(), 1, block.size(), in)) > 0 && no <= s.line + static_cast<std::uint64_t>(n);)
+      if (!dec.feed({block.data(), k}, lines)) break;
+    std::fclose(in);
+    return out;
+  }
   std::ifstream file;
   std::istringstream text;
   if (!f.regular) text.str(f.text);

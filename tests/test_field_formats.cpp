@@ -116,6 +116,9 @@ TEST_CASE("field: pfns busy, callbacks suppressed, rmem pool, Memory line, memin
   auto t = field_event<ev::meminfo>("CmaTotal:         262144 kB");
   CHECK(t.total);
   CHECK(t.kb == 262144);
+  auto s2 = field_event<ev::callbacks_suppressed>("[ 50.3] cma_alloc: 4 callbacks suppressed");
+  CHECK(s2.func == "cma_alloc");
+  CHECK(s2.n == 4);
   rejected("alloc_contig_range: [7ce00, ) PFNs busy");
 }
 

@@ -52,7 +52,7 @@
 // allocator's own pages (one-page requests, CMA failures it serves) have no modelled pfn:
 // their `pfn=` comes from cma_test_params::page_allocator_pfn (default 0), cma=0.
 //
-// Checked (tests/test_cma_test_device.cpp): the 9 real recordings of tests/data/recorded driven
+// Checked (tests/test_cma_test_device.cpp): the 11 real recordings of tests/data/recorded driven
 // from their workload files give every step's return code, every `cma_test: v1 …`/`live:` line
 // (230 op=hog among them) and every mm/cma.c line of the real dmesg, in order.
 //
