@@ -22,7 +22,8 @@
 #    matched the model) — skipped with a notice while cmasim has no replay command;
 #    then emulates each recording's workload with `cmasim emulate` and compares it with
 #    the real one (tests/cli/emulate-compare.sh: pfns, errnos, trace events, free pages
-#    per step, kernel lines);
+#    per step, kernel lines); and diagnoses each dmesg stripped to a field log against
+#    the trace's failures (tests/cli/diagnose_groundtruth.py);
 # 4. robustness: 10,000 random writes (garbage, overlong, binary, valid commands)
 #    from 4 concurrent writers on each kernel, then freeall + rmmod, judged by
 #    sim/recorder/check-robust.sh (no Oops/WARNING/BUG, bitmap back to its
@@ -217,6 +218,14 @@ done
 # checked-in recordings in tests/data/recorded/ do not.  No QEMU: ~0.2 s each.
 for d in "${RECORDED[@]}"; do
 	stage "emulate-$(basename "$d")" bash "$ROOT/tests/cli/emulate-compare.sh" "$CMASIM" "$d"
+done
+
+# --- 3c: diagnose ------------------------------------------------------------------------
+# Each fresh recording's dmesg, stripped to what a field log has (no module lines, no
+# pr_debug lines), diagnosed alone: one finding per printed failure line, with the cause the
+# trace's own state gives (tests/cli/diagnose_groundtruth.py; no QEMU, ~0.3 s each).
+for d in "${RECORDED[@]}"; do
+	stage "diagnose-$(basename "$d")" python3 "$ROOT/tests/cli/diagnose_groundtruth.py" "$CMASIM" "$d"
 done
 
 # --- 4: robustness -----------------------------------------------------------------------

@@ -4,7 +4,7 @@
 // allocations from a log without trace events).  JSON, documented in README:
 //   { "schema": 1, "areas": [ {name, base, size, source} ],
 //     "findings": [ {cause, why, area, count, errno, occurrences, suppressed, first, last,
-//                    evidence: [ {file, line} ], explanation, advice, fallback, align, align_source} ],
+//                    evidence: [ {file, line} ], explanation, advice, fallback, during_boot, align, align_source} ],
 //     "notes": [ … ] }
 // base/size in bytes (null when the log does not say), first/last in seconds since boot.
 #pragma once
@@ -50,8 +50,12 @@ inline std::vector<std::string> diagnosis_text(const cma::diagnose::diagnosis& d
     out.push_back("  " + f.explanation);
     if (f.align && (f.c == dg::cause::fragmented || f.c == dg::cause::exhausted))
       out.push_back(fmt::format("  alignment searched: order {} ({})", *f.align, f.align_source));
-    if (dg::is_failure(f.c) && f.count && f.c != dg::cause::driver_failure)
+    if (dg::is_failure(f.c) && f.count && f.c != dg::cause::driver_failure) {
       out.push_back("  page-allocator fallback: " + f.fallback);
+      out.push_back(std::string("  during boot: ") +
+                    (f.during_boot ? (*f.during_boot ? "yes (before init ran)" : "no (after init ran)")
+                                   : "unknown (the log has no 'Run /init' line)"));
+    }
     out.push_back("  advice: " + f.advice);
     std::string ev;
     for (const auto& e : f.ev) ev += fmt::format("{}{}:{}", ev.empty() ? "" : ", ", file_name(e.file), e.line);
@@ -88,6 +92,7 @@ inline nlohmann::json diagnosis_json(const cma::diagnose::diagnosis& d, const st
                              {"explanation", f.explanation},
                              {"advice", f.advice},
                              {"fallback", f.fallback},
+                             {"during_boot", f.during_boot ? nlohmann::json(*f.during_boot) : nlohmann::json()},
                              {"align", opt(f.align)},
                              {"align_source", f.align_source}});
   }

@@ -50,6 +50,7 @@ struct finding {
   std::vector<evidence> ev;                 ///< the first max_evidence lines
   std::string explanation, advice;
   std::string fallback = "unknown from the log"; ///< the page allocator fallback: "tried and failed" / unknown
+  std::optional<bool> during_boot;          ///< before init ran (the log's "Run /init" line); nullopt: unknown
   std::optional<unsigned> align;            ///< the alignment searched (order)
   std::string align_source;                 ///< "logged" / "assumed: DMA layer for this size"
 };
@@ -78,6 +79,36 @@ inline std::string mib(page_count pages) { // pages → "72 MiB" (rounded up)
 }
 inline evidence at(const ev::source& s) { return {s.file, s.line, s.time}; }
 
+/// A busy burst in words: how many windows, the first ones, the stride between them.
+inline std::string burst_text(const field_burst& b) {
+  auto hx = [](std::uint64_t v) {
+    static const char* d = "0123456789abcdef";
+    std::string s;
+    do s.insert(s.begin(), d[v & 15]), v >>= 4;
+    while (v);
+    return s;
+  };
+  std::string out = std::to_string(b.n) + " busy window(s)";
+  if (b.windows.empty()) return out;
+  out += ": ";
+  for (std::size_t i = 0; i < b.windows.size() && i < 4; ++i)
+    out += (i ? ", " : "") + std::string("[") + hx(b.windows[i].start) + ", " + hx(b.windows[i].end) + ")";
+  if (b.n > 4) out += ", …";
+  if (b.windows.size() >= 2) {
+    const auto stride = b.windows[1].start - b.windows[0].start;
+    bool same = true;
+    for (std::size_t i = 2; i < b.windows.size(); ++i)
+      same = same && b.windows[i].start - b.windows[i - 1].start == stride;
+    out += same ? "; stride 0x" + hx(stride) + " pages" : "; the windows do not step evenly";
+  }
+  return out;
+}
+
+inline std::optional<bool> during_boot(const field_report& r, const ev::source& w) {
+  if (!r.boot_done || r.boot_done->file != w.file) return std::nullopt;
+  return w.line < r.boot_done->line;
+}
+
 inline const field_area* area_of(const field_report& r, const std::string& name) {
   for (const auto& a : r.areas)
     if (a.name == name) return &a;
@@ -100,8 +131,10 @@ inline finding of_failure(const field_report& r, const field_failure& f, const p
   out.err = f.err;
   out.occurrences = 1;
   out.first = out.last = f.where.time;
+  out.during_boot = during_boot(r, f.where);
   out.ev.push_back(at(f.where));
   if (f.state) out.ev.push_back(at(f.state->where));
+  if (f.burst && *f.burst < r.bursts.size()) out.ev.push_back(at(r.bursts[*f.burst].first));
   for (const auto& d : f.drivers) out.ev.push_back(at(d.where));
   if (f.fallback_failed) out.fallback = "tried and failed (a page allocation failure follows)";
   const field_area* a = area_of(r, f.area);
@@ -121,10 +154,11 @@ inline finding of_failure(const field_report& r, const field_failure& f, const p
     out.advice = "cma= of at least " + mib(f.count) + " (plus what else the area holds), or a smaller buffer";
     return out;
   }
-  if (f.err == ebusy) {
+  if (f.err == ebusy || (f.burst && !f.state)) {
     out.c = cause::busy;
     out.explanation = "-EBUSY: a window of " + std::to_string(f.count) + " pages" + who +
                       " was found, but pages in every window tried could not be migrated or isolated";
+    if (f.burst && *f.burst < r.bursts.size()) out.explanation += "; " + burst_text(r.bursts[*f.burst]);
     if (f.state && total && f.state->free + f.count >= *total)
       out.explanation += "; the area was otherwise free: the size is not the problem";
     out.advice = "not a size problem: look for pinned or unmovable pages in the area (get_user_pages pins, "
@@ -214,7 +248,14 @@ inline std::optional<boot_check> cross_check_boot(const field_report& r) {
     boot_check b;
     std::string w = a.warnings.empty() ? std::string() : a.warnings.front();
     b.detail = w;
-    if (w.find("overlaps") != std::string::npos) b.why = reservation_why::overlap;
+    std::string lines;
+    for (const auto& l : a.decl.lines) lines += l + "\n";
+    const std::uint64_t ram_end = (rep->a == arch::arm64 ? 0x40000000ULL : 0) + rep->ram_size;
+    if (lines.find("exceeds limit") != std::string::npos) {
+      b.why = a.decl.requested_base >= ram_end ? reservation_why::outside_ram : reservation_why::limit;
+      if (w.empty()) b.detail = lines.substr(0, lines.find('\n'));
+      if (b.why == reservation_why::outside_ram) b.detail += " (the base lies above the end of RAM)";
+    } else if (w.find("overlaps") != std::string::npos) b.why = reservation_why::overlap;
     else if (w.find("boundary") != std::string::npos) b.why = reservation_why::boundary;
     else if (w.find("no free") != std::string::npos) b.why = reservation_why::too_large;
     else if (w.find("limit") != std::string::npos) b.why = reservation_why::limit;
@@ -296,8 +337,20 @@ inline finding of_reservation(const field_report& r, const field_reservation& x)
   } else {
     f.explanation = "the kernel could not reserve " + (x.mib ? std::to_string(*x.mib) + " MiB" : std::string("the area")) +
                     (x.node ? " on node " + std::to_string(*x.node) : std::string());
+    const field_reservation* bl = nullptr; // the boundary line printed just before (4.x/5.x 32-bit)
+    for (const auto& o : r.reservations)
+      if (o.what == K::boundary && o.where.file == x.where.file && o.where.line < x.where.line &&
+          x.where.line - o.where.line <= 3)
+        bl = &o;
     switch (*f.why) {
-    case reservation_why::boundary: f.explanation += ": it crosses the low/high memory boundary"; break;
+    case reservation_why::boundary:
+      f.explanation += ": it crosses the low/high memory boundary";
+      if (bl) {
+        f.explanation += " at " + hex(bl->boundary.value_or(0)) + " (region at " + hex(bl->base.value_or(0)) + ")";
+        f.advice = "place it wholly below (cma=SIZE@BASE with BASE + SIZE <= " + hex(bl->boundary.value_or(0)) +
+                   ") or wholly above the boundary, or let the kernel place it (no @BASE); ";
+      }
+      break;
     case reservation_why::alignment: f.explanation += ": its alignment is wrong"; break;
     case reservation_why::too_large:
       f.explanation += ": that is as much as or more than all RAM (" + std::to_string(*r.ram_kb / 1024) + " MiB)";
@@ -308,11 +361,40 @@ inline finding of_reservation(const field_report& r, const field_reservation& x)
     }
     if (bc && !bc->detail.empty())
       f.explanation += "; the boot model, on this log's command line and RAM: " + bc->detail;
-    f.advice = bc && bc->accepted ? bc->accepted.value() + " is accepted on this machine (boot model); " : std::string();
+    if (bc && bc->accepted) f.advice += bc->accepted.value() + " is accepted on this machine (boot model); ";
     f.advice += "`cmasim boot --kernel <version> --mem <RAM> --cmdline '<your command line>'` shows where the "
                 "kernel would place it and which sizes and bases it accepts";
   }
   return f;
+}
+
+/// The reservation record of `what` within 3 lines after record i, if any.
+inline const field_reservation* next_near(const field_report& r, std::size_t i, field_reservation::kind what) {
+  const auto& x = r.reservations[i];
+  for (std::size_t j = i + 1; j < r.reservations.size(); ++j) {
+    const auto& y = r.reservations[j];
+    if (y.where.file != x.where.file || y.where.line > x.where.line + 3) break;
+    if (y.what == what) return &y;
+  }
+  return nullptr;
+}
+inline const field_reservation* prev_near(const field_report& r, std::size_t i) {
+  if (i == 0) return nullptr;
+  const auto& x = r.reservations[i];
+  const auto& y = r.reservations[i - 1];
+  return y.where.file == x.where.file && x.where.line <= y.where.line + 3 ? &y : nullptr;
+}
+/// A line that only reports the consequence of another one, which carries the finding:
+/// a boundary/alignment line followed by its "Failed to reserve" (the failure says why);
+/// a "compatible matching fail" after "bypass" (cmdline wins: rmem_cma_setup returns
+/// -EBUSY) or after "incorrect alignment" (-EINVAL).
+inline bool is_consequence(const field_report& r, std::size_t i) {
+  using K = field_reservation::kind;
+  const auto& x = r.reservations[i];
+  if ((x.what == K::boundary || x.what == K::incorrect_alignment) && next_near(r, i, K::failed)) return true;
+  if (x.what == K::matching_fail)
+    if (const auto* p = prev_near(r, i); p && (p->what == K::bypass_dt || p->what == K::incorrect_alignment)) return true;
+  return false;
 }
 
 inline bool same_group(const finding& a, const finding& b) {
@@ -358,7 +440,16 @@ inline diagnosis diagnose(const replay_report& rep) {
     d.areas.push_back({"(all areas)", std::nullopt, *r.cma_total_kb * 1024, "CmaTotal"});
 
   std::vector<finding> first, rest;
-  for (const auto& x : r.reservations) add(first, of_reservation(r, x));
+  for (std::size_t i = 0; i < r.reservations.size(); ++i) {
+    const auto& x = r.reservations[i];
+    if (is_consequence(r, i)) continue;
+    auto f = of_reservation(r, x);
+    // DT: "incorrect alignment of CMA region" is followed by the node's "compatible matching
+    // fail" (rmem_cma_setup returned -EINVAL): one finding, on that node.
+    if (x.what == field_reservation::kind::incorrect_alignment)
+      if (const auto* n = next_near(r, i, field_reservation::kind::matching_fail)) f.area = n->name;
+    add(first, std::move(f));
+  }
   for (const auto& f : r.failures) add(rest, of_failure(r, f, p));
   if (r.failures_total > r.failures.size())
     d.notes.push_back(std::to_string(r.failures_total - r.failures.size()) + " more failure lines were counted, not kept");
@@ -372,8 +463,10 @@ inline diagnosis diagnose(const replay_report& rep) {
   // Busy bursts no failure followed: the allocation moved past them.
   finding retries;
   retries.c = cause::busy_retries;
+  std::string first_burst;
   for (const auto& b : r.bursts) {
     if (b.followed_by_failure) continue;
+    if (first_burst.empty()) first_burst = burst_text(b);
     retries.occurrences += 1;
     if (!retries.first) retries.first = b.first.time;
     retries.last = b.last.time;
@@ -383,7 +476,7 @@ inline diagnosis diagnose(const replay_report& rep) {
     retries.area = r.areas.empty() ? "" : r.areas.front().name;
     retries.suppressed = r.suppressed_busy;
     retries.explanation = std::to_string(retries.occurrences) + " burst(s) of busy windows (PFNs busy) with no failure "
-                          "after them: the allocation moved past the pages it could not migrate";
+                          "after them: the allocation moved past the pages it could not migrate (first: " + first_burst + ")";
     retries.advice = "noise unless a failure or a latency complaint comes with it";
     rest.push_back(std::move(retries));
   }
@@ -402,6 +495,13 @@ inline diagnosis diagnose(const replay_report& rep) {
                "elsewhere), or the CMA line was rate-limited or filtered out of this log";
     add(rest, std::move(f));
   }
+  // After the reservations, in the order they first appear in the input.
+  std::stable_sort(rest.begin(), rest.end(), [](const finding& a, const finding& b) {
+    const auto key = [](const finding& f) {
+      return f.ev.empty() ? std::pair<unsigned, std::uint64_t>{~0u, 0} : std::pair{f.ev.front().file, f.ev.front().line};
+    };
+    return key(a) < key(b);
+  });
   d.findings = std::move(first);
   for (auto& f : rest) d.findings.push_back(std::move(f));
   return d;

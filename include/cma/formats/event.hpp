@@ -123,6 +123,8 @@ struct driver_failure {         ///< a driver line about a failed contiguous all
   std::optional<std::uint64_t> bytes; ///< the size it asked for, when the line says
   bool stats = false;           ///< vc4's BO statistics (context, not a failure)
 };
+struct boot_done {              ///< "Run /init as init process" / "Freeing unused kernel memory…": init runs from here
+};
 struct page_alloc_warning {     ///< "<comm>: page allocation failure: order:N, …" or "WARNING: … at mm/page_alloc.c…"
   std::optional<unsigned> order;
 };
@@ -231,7 +233,7 @@ struct live_allocation {        ///< "@@LIVE id= size= pages= pfn= … cma=1"
 using event = std::variant<alloc_start, alloc_finish, busy_retry, release, step_marker, alloc_call, alloc_returned,
                            busy_debug, release_debug, pages_invalid, alloc_failed, show_areas, pfns_busy,
                            callbacks_suppressed, show_areas_range, show_areas_total, isolation_failed, incompatible_area,
-                           driver_failure, page_alloc_warning, reserved, reserve_failed, rmem_pool, rmem_reusable,
+                           driver_failure, page_alloc_warning, boot_done, reserved, reserve_failed, rmem_pool, rmem_reusable,
                            rmem_initialized, rmem_note, reserve_boundary, memory_line, meminfo, vmstat, banner,
                            command_line, kconfig, boot_debug, kmod_alloc, kmod_free, kmod_hog, kmod_unhog, kmod_other,
                            recorder_bitmap, step_result, live_allocation>;

@@ -67,7 +67,7 @@ inline bool eat_bracket(std::string_view& s, std::optional<double>& time) {
   auto inner = trim(s.substr(1, close - 1));
   if (!inner.empty() && is_digit(inner.front()) && inner.find('.') != std::string_view::npos) {
     if (auto t = to_seconds(inner)) time = *t;
-    else return false;
+    else if (!colon_after_digit(inner)) return false; // Android "[5:composer@2.3-se:  712]": a caller, no time
   } else if (!(starts_with(inner, "+") ||
                (inner.size() > 1 && (inner.front() == 'T' || inner.front() == 'C') && is_digit(inner[1])) ||
                colon_after_digit(inner) || inner.empty())) {
@@ -453,6 +453,12 @@ inline parsed_line parse_message(std::string_view m) {
     return parsed_line::ok(ev::kconfig{std::string(m.substr(0, eq)), std::string(m.substr(eq + 1))});
   }
   if (eat(r, "Kernel command line: ") || eat(r, "Command line: ")) return parsed_line::ok(ev::command_line{std::string(r)});
+  // The end of the boot (init/main.c kernel_init): "Run %s as init process", after
+  // free_initmem's "Freeing unused kernel memory: …" (arm64, x86: "… image (initmem) memory").
+  r = m;
+  if ((eat(r, "Run /") && r.find(" as init process") != std::string_view::npos) ||
+      starts_with(m, "Freeing unused kernel memory") || starts_with(m, "Freeing unused kernel image"))
+    return parsed_line::ok(ev::boot_done{});
   return parsed_line::foreign();
 }
 

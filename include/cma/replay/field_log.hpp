@@ -29,6 +29,7 @@
 #include "../kernel_version.hpp"
 #include "../types.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -107,6 +108,7 @@ struct field_report {
   std::vector<ev::source> suppressed_where;
   std::optional<std::uint64_t> cma_total_kb, cma_free_kb, memory_cma_reserved_kb, ram_kb;
   std::optional<std::string> cmdline;
+  std::optional<ev::source> boot_done;          ///< the first "Run /init" / "Freeing unused kernel memory" line
   std::optional<kernel_version> version;
   std::vector<field_snapshot> lone_snapshots;   ///< show_areas with no failure before it
   bool has_trace = false;                       ///< the input had trace events too
@@ -168,6 +170,13 @@ private:
   }
   void see(const ev::rmem_initialized& x, const ev::source& w) {
     if (x.compatible != "shared-dma-pool") return;
+    // A shared-dma-pool is CMA only when reusable: "created CMA memory pool" before it (or a
+    // "map reusable" line naming it); "created DMA memory pool" makes it a plain DMA pool.
+    const bool cma_pool = pending_pool_ || std::any_of(r_.areas.begin(), r_.areas.end(), [&](const field_area& a) {
+      return a.name == x.name;
+    });
+    pending_dma_pool_ = false;
+    if (!cma_pool) return;
     field_area& a = area(x.name, "OF: reserved mem: initialized node", w);
     if (pending_pool_) {
       a.base = pending_pool_->base;
@@ -191,7 +200,10 @@ private:
     case K::incorrect_alignment: n.what = field_reservation::kind::incorrect_alignment; break;
     case K::matching_fail: n.what = field_reservation::kind::matching_fail; break;
     case K::node_alloc_failed: n.what = field_reservation::kind::node_alloc_failed; break;
-    case K::dma_pool: return; // not CMA
+    case K::dma_pool: // not CMA: the node initialized next is a plain DMA pool
+      pending_dma_pool_ = true;
+      pending_pool_.reset();
+      return;
     }
     r_.reservations.push_back(std::move(n));
   }
@@ -226,6 +238,9 @@ private:
   void see(const ev::meminfo& x, const ev::source&) { (x.total ? r_.cma_total_kb : r_.cma_free_kb) = x.kb; }
   void see(const ev::command_line& x, const ev::source&) { r_.cmdline = x.text; }
   void see(const ev::banner& x, const ev::source&) { r_.version = x.version; }
+  void see(const ev::boot_done&, const ev::source& w) {
+    if (!r_.boot_done) r_.boot_done = w;
+  }
 
   // ---- failures and their neighbours
   void see(const ev::alloc_call& x, const ev::source& w) {
@@ -358,6 +373,7 @@ private:
   };
   field_report r_;
   std::optional<field_area> pending_pool_;
+  bool pending_dma_pool_ = false;
   std::optional<field_snapshot> ranges_;
   std::optional<call> last_call_;
   std::optional<std::size_t> last_failure_;
