@@ -443,6 +443,11 @@ inline diagnosis diagnose(const replay_report& rep) {
   for (std::size_t i = 0; i < r.reservations.size(); ++i) {
     const auto& x = r.reservations[i];
     if (is_consequence(r, i)) continue;
+    if (x.what == field_reservation::kind::incompatible) { // 6.15+: context for a failure, not a failure
+      d.notes.push_back("area " + x.name + ": a range at " + hex(x.base.value_or(0)) +
+                        " was skipped as incompatible for an allocation (6.15+ multi-range areas)");
+      continue;
+    }
     auto f = of_reservation(r, x);
     // DT: "incorrect alignment of CMA region" is followed by the node's "compatible matching
     // fail" (rmem_cma_setup returned -EINVAL): one finding, on that node.
