@@ -30,8 +30,11 @@ done_stage cmake
 stage sanitizers "cmake -B build-asan -DCMASIM_SANITIZE=ON && ctest"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMASIM_SANITIZE=ON -DCMASIM_BUILD_BENCH=OFF >/dev/null
 cmake --build build-asan -j "$JOBS"
+# The label "scale" (a generated 1,000,000-operation trace through `cmasim map`, a speed
+# target) runs once, in the optimised build above; under ASan it would measure the sanitizer.
+echo "sanitizers: ctest -LE scale (the scale tests ran in the cmake stage)"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan -j "$JOBS" --output-on-failure
+  ctest --test-dir build-asan -j "$JOBS" --output-on-failure -LE scale
 done_stage sanitizers
 
 stage meson "meson setup build-meson && meson test"
@@ -65,9 +68,9 @@ for f in fuzz/fuzzer-parse_*.cpp; do
 done
 done_stage fuzz
 
-stage bench "cma_bench (fast vs reference allocator); cma_replay_bench (parse+replay vs grep, cmasim replay's peak memory per mode)"
+stage bench "cma_bench (fast vs reference allocator); cma_replay_bench (parse+replay vs grep, cmasim replay's peak memory per mode); cma_plan_bench (plan sweep vs 64 replays)"
 cmake -S . -B build-rel -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMASIM_BUILD_TESTS=OFF -DCMASIM_BUILD_TOOLS=ON >/dev/null
-cmake --build build-rel --target cma_bench cma_replay_bench cmasim -j "$JOBS"
+cmake --build build-rel --target cma_bench cma_replay_bench cma_plan_bench cmasim -j "$JOBS"
 ./build-rel/bench/cma_bench --benchmark_min_time=0.3 --benchmark_repetitions=3 --benchmark_color=false
 # a generated trace of CMASIM_REPLAY_BENCH_MB MiB: 1024 (the issue's 1 GB) when the disk has
 # 12 GiB to spare (the trace, and --json's record spool and output, about 3 GiB each), else 256
@@ -75,6 +78,8 @@ free_kb=$(df -Pk build-rel | awk 'NR==2 {print $4}')
 bench_mb=${CMASIM_REPLAY_BENCH_MB:-$([ "${free_kb:-0}" -ge $((12 << 20)) ] && echo 1024 || echo 256)}
 echo "cma_replay_bench: ${bench_mb} MiB trace (${free_kb} KiB free in build-rel)"
 (cd build-rel && ./bench/cma_replay_bench "$bench_mb")
+echo "cma_plan_bench: a 64-configuration cmasim plan sweep of a 1,000,000-operation trace vs 64 cmasim replay runs"
+(cd build-rel && ./bench/cma_plan_bench 1000000)
 done_stage bench
 
 if [ "${CMASIM_SKIP_QEMU:-0}" = 1 ]; then

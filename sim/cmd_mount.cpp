@@ -374,6 +374,11 @@ void run(const mount_options& o) {
   std::vector<char*> argv;
   for (auto& s : argv_s) argv.push_back(s.data());
   struct fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+  // fuse_new may allocate args.argv (fuse_opt_add_arg): freed on every way out, after the session.
+  struct args_guard {
+    fuse_args* a;
+    ~args_guard() { fuse_opt_free_args(a); }
+  } free_args{&args};
   struct fuse* f = fuse_new(&args, &ops, sizeof ops, &c);
   if (!f) fail("fuse_new failed (libfuse3)");
   if (fuse_mount(f, o.dir.c_str()) != 0) {

@@ -12,6 +12,8 @@ void add_record_command(CLI::App& app);   // cmd_record.cpp: cmasim record (QEMU
 void add_workload_command(CLI::App& app); // cmd_workload.cpp: cmasim workload --seed --ops
 void add_emulate_command(CLI::App& app);  // cmd_emulate.cpp: cmasim emulate (workload on the emulation)
 void add_diagnose_command(CLI::App& app); // cmd_diagnose.cpp: cmasim diagnose LOG...
+void add_plan_command(CLI::App& app);     // cmd_plan.cpp: cmasim plan (what-if sweep of cma= sizes)
+void add_map_command(CLI::App& app);      // cmd_map.cpp:  cmasim map (the area over time as SVG)
 void add_mount_command(CLI::App& app);    // cmd_mount.cpp:  cmasim mount DIR (the emulation as files, FUSE)
 
 /// Exit codes shared by every subcommand.  A subcommand reports a non-zero result by

@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   cmasim::add_emulate_command(app);
   cmasim::add_mount_command(app);
   cmasim::add_diagnose_command(app);
+  cmasim::add_plan_command(app);
+  cmasim::add_map_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::RuntimeError& e) {

@@ -8,6 +8,7 @@
 
 #include <cma/replay/report.hpp>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -19,5 +20,12 @@ struct replayed_inputs {
 };
 
 replayed_inputs replay_inputs(const std::vector<std::string>& inputs, const std::string& kernel, const std::string& cmd);
+
+/// As replay_inputs, and every operation's record (matched ones too) handed to on_op in
+/// replay order: for `cmasim plan`, which builds its operation list from them.  When a
+/// streamed replay has to start over in batch (report.needs_batch_replay), the records
+/// are handed over again from the first (seq 0): drop what came before.
+replayed_inputs replay_inputs_each(const std::vector<std::string>& inputs, const std::string& kernel, const std::string& cmd,
+                                   const std::function<void(const cma::op_record&)>& on_op);
 
 } // namespace cmasim

@@ -52,6 +52,7 @@ stop_it() {
 	wait "$PID"; local rc=$?
 	PID=
 	expect_eq "mount's exit code after fusermount3 -u" "$rc" 0
+	[ "$rc" = 0 ] || sed 's/^/  mount: /' "$T/mount.out"
 	mountpoint -q "$M" && bad "$M is still mounted"
 }
 kb() { sed -n "s/^$1: *\([0-9]*\) kB$/\1/p" "$M/proc/meminfo"; }

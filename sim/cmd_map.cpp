@@ -1,0 +1,175 @@
+// sim/cmd_map.cpp — `cmasim map INPUT… -o FILE.svg`: the area over time, as one SVG (issue 13).
+//
+// Reads its inputs as `cmasim replay` does (replay_inputs.hpp: files, trace folders, the
+// folders `emulate` and `record` write), replays them twice with every record handed over
+// (replay_inputs_each): pass 1 gives the area, the kernel and cma::map::scope (the time
+// axis, the common alignment); pass 2 builds cma::map::timeline with an allocator of that
+// area alongside.  A log with no operation but the kernel's failure lines (a field log)
+// gives a map of those failures alone.  cma::map::render_svg draws it (include/cma/map/svg.hpp); --plan adds
+// `cmasim plan --json`'s sweep as a third panel.
+// Exit: 0 written; 2 unreadable input, no area or no operation, a bad plan, bad usage, or
+// an output that could not be written.
+#include "commands.hpp"
+#include "output.hpp"
+#include "replay_inputs.hpp"
+
+#include <cma/map/svg.hpp>
+#include <cma/map/timeline.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <optional>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace cmasim {
+namespace {
+
+struct map_args {
+  std::vector<std::string> inputs;
+  std::string output, plan, kernel;
+  unsigned width = 1200, height = 0;
+};
+
+[[noreturn]] void fail(const std::string& msg) {
+  std::fprintf(stderr, "cmasim map: %s\n", msg.c_str());
+  throw CLI::RuntimeError(exit_usage);
+}
+
+// `cmasim plan --json`: configurations[] {kernel, size, base_pfn, [order_per_bit,] failures,
+// peak_used, …} (a configuration with "refused" instead of failures is not drawn),
+// smallest[] and non_monotonic[] {kernel, size, [order_per_bit, base_pfn]} mark the points
+// they name (an entry may also be a bare size).
+std::vector<cma::map::plan_point> read_plan(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path + ": cannot open");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const std::exception& e) {
+    fail(path + ": not JSON (" + std::string(e.what()) + ")");
+  }
+  if (!j.is_object() || !j.contains("configurations") || !j["configurations"].is_array())
+    fail(path + ": expected `cmasim plan --json` output (an object with configurations[])");
+  const auto u64 = [&](const nlohmann::json& o, const char* k) -> std::uint64_t {
+    if (!o.contains(k) || !o[k].is_number_unsigned()) {
+      if (o.contains(k) && o[k].is_number_integer() && o[k].get<long long>() >= 0) return o[k].get<std::uint64_t>();
+      if (o.contains(k) && o[k].is_null()) return 0;
+      fail(path + ": configuration without a non-negative '" + k + "'");
+    }
+    return o[k].get<std::uint64_t>();
+  };
+  std::vector<cma::map::plan_point> out;
+  for (const auto& c : j["configurations"]) {
+    if (!c.is_object()) fail(path + ": configurations[] holds a non-object");
+    if (c.contains("refused")) continue; // no kernel could have that area: nothing to draw
+    cma::map::plan_point p;
+    p.kernel = c.contains("kernel") && c["kernel"].is_string() ? c["kernel"].get<std::string>() : "?";
+    p.size = u64(c, "size");
+    p.order_per_bit = c.contains("order_per_bit") ? static_cast<unsigned>(std::min<std::uint64_t>(u64(c, "order_per_bit"), 64)) : 0;
+    p.base_pfn = c.contains("base_pfn") ? u64(c, "base_pfn") : 0;
+    p.failures = u64(c, "failures");
+    p.peak_used = c.contains("peak_used") ? u64(c, "peak_used") : 0;
+    out.push_back(p);
+  }
+  const auto mark = [&](const char* list, bool cma::map::plan_point::*flag) {
+    if (!j.contains(list) || !j[list].is_array()) return;
+    for (const auto& e : j[list]) {
+      std::optional<std::uint64_t> size, opb, base;
+      std::string kernel;
+      if (e.is_object() && e.contains("order_per_bit") && e["order_per_bit"].is_number_unsigned()) opb = e["order_per_bit"].get<std::uint64_t>();
+      if (e.is_object() && e.contains("base_pfn") && e["base_pfn"].is_number_unsigned()) base = e["base_pfn"].get<std::uint64_t>();
+      if (e.is_number_unsigned()) size = e.get<std::uint64_t>();
+      else if (e.is_object() && e.contains("size") && e["size"].is_number_unsigned()) size = e["size"].get<std::uint64_t>();
+      if (e.is_object() && e.contains("kernel") && e["kernel"].is_string()) kernel = e["kernel"].get<std::string>();
+      if (!size) continue;
+      for (auto& p : out)
+        if (p.size == *size && (kernel.empty() || kernel == p.kernel) && (!opb || *opb == p.order_per_bit) &&
+            (!base || *base == p.base_pfn))
+          p.*flag = true;
+    }
+  };
+  mark("smallest", &cma::map::plan_point::smallest);
+  mark("non_monotonic", &cma::map::plan_point::non_monotonic);
+  if (out.empty()) fail(path + ": no configuration with failures to draw");
+  return out;
+}
+
+void run(const map_args& a) {
+  if (a.width < 400 || a.width > 20000) fail("--width: expected 400 to 20000 px");
+  if (a.height != 0 && (a.height < 300 || a.height > 20000)) fail("--height: expected 300 to 20000 px");
+  for (const auto& in : a.inputs)
+    if (in == "-") fail("'-': map reads its inputs twice (the area first, then the picture); give a file");
+  const auto plan = a.plan.empty() ? std::vector<cma::map::plan_point>{} : read_plan(a.plan);
+
+  cma::map::scope sc;
+  const auto first = replay_inputs_each(a.inputs, a.kernel, "map", [&](const cma::op_record& o) { sc.on_op(o); });
+  const auto& r = first.report;
+  if (!r.area_known || r.count == 0)
+    fail("no CMA area in the input (a boot log's 'cma: Reserved' line, or a trace folder with dmesg.txt)");
+  // A field log (no operations, only the kernel's failure lines): the failures alone.
+  std::vector<const cma::field_failure*> lines;
+  if (sc.ops == 0)
+    for (const auto& f : r.field.failures)
+      if (f.area.empty() || f.area == r.area_name) lines.push_back(&f), sc.on_failure_line(f.where.time);
+  if (sc.ops == 0 && lines.empty()) fail("no CMA operation or failed allocation in the input: nothing to draw");
+  const auto version = cma::kernel_version::parse(r.kernel);
+  if (!version) fail("unknown kernel series '" + r.kernel + "'");
+  sc.area = r.area_name; // records of other areas are not drawn
+  std::optional<cma::map::timeline_builder> b;
+  try {
+    b.emplace(cma::allocator(r.area_name, cma::memrange_spec{r.base_pfn, r.count}, r.order_per_bit, cma::profile::for_version(*version)),
+              sc);
+  } catch (const std::invalid_argument& e) {
+    fail(std::string("the area cannot be modelled: ") + e.what());
+  }
+  if (sc.ops > 0) replay_inputs_each(a.inputs, a.kernel, "map", [&](const cma::op_record& o) { b->on_op(o); });
+  for (const auto* f : lines) b->on_failure_line({f->where.time.value_or(0), f->count, f->logged_align.value_or(0), f->err, f->where});
+  auto tl = std::move(*b).finish();
+
+  cma::map::svg_options opt;
+  opt.width = a.width;
+  opt.height = a.height ? a.height : (plan.empty() ? 820 : 1060);
+  std::string inputs;
+  for (const auto& n : a.inputs) inputs += (inputs.empty() ? "" : ", ") + n;
+  opt.title = "cmasim map: area " + r.area_name + " (" + std::to_string(r.count) + " pages, kernel " + r.kernel + ") — " +
+              std::to_string(tl.ops) + " operations, " + std::to_string(tl.failures_total) + " failed — " + inputs;
+  const auto svg = cma::map::render_svg(tl, opt, plan);
+  if (a.output == "-") {
+    std::fwrite(svg.data(), 1, svg.size(), stdout);
+    finish_output("map");
+    return;
+  }
+  {
+    std::ofstream out(a.output, std::ios::binary | std::ios::trunc);
+    if (!out) fail(a.output + ": cannot write");
+    out.write(svg.data(), static_cast<std::streamsize>(svg.size()));
+    out.flush();
+    if (!out) fail(a.output + ": cannot write");
+  }
+  std::fprintf(stderr, "cmasim map: %s: %llu operations, %llu spans%s, %llu failed, %llu busy windows, %zu bytes\n", a.output.c_str(),
+               static_cast<unsigned long long>(tl.ops), static_cast<unsigned long long>(tl.spans_total), tl.binned ? " (binned)" : "",
+               static_cast<unsigned long long>(tl.failures_total), static_cast<unsigned long long>(tl.busy_total), svg.size());
+}
+
+} // namespace
+
+void add_map_command(CLI::App& app) {
+  auto a = std::make_shared<map_args>();
+  CLI::App* cmd = app.add_subcommand("map", "Draw the area over time (occupancy, failures, fragmentation) as an SVG");
+  cmd->add_option("inputs", a->inputs, "kernel logs, trace files, trace folders, emulate/record folders ('-' for stdin)")->required();
+  cmd->add_option("-o,--output", a->output, "the SVG file to write ('-' for stdout)")->required();
+  cmd->add_option("--plan", a->plan, "`cmasim plan --json` output: adds failures against area size");
+  cmd->add_option("--kernel", a->kernel, "kernel version when the log has no banner (e.g. 6.1)");
+  cmd->add_option("--width", a->width, "document width in px (default 1200)");
+  cmd->add_option("--height", a->height, "document height in px (default 820, 1060 with --plan)");
+  cmd->callback([a] { run(*a); });
+}
+
+} // namespace cmasim

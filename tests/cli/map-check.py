@@ -1,0 +1,39 @@
+#!/usr/bin/env python3
+# tests/cli/map-check.py CMASIM INPUT OUT.svg [cmasim map options…] — runs `cmasim map` and checks
+# the SVG: well-formed XML, both panels, and one class="failure" element per failed allocation
+# in INPUT's trace (a cma_alloc_finish with pfn=0xffffffffffffffff or a non-zero errorno), or
+# in a log without a trace, per "alloc failed, req-size" line.
+import os, re, subprocess, sys, xml.etree.ElementTree as ET
+cmasim, inp, out, *extra = sys.argv[1:]
+r = subprocess.run([cmasim, "map", inp, "-o", out] + extra, capture_output=True, text=True)
+print(r.stderr, end="")
+if r.returncode != 0:
+    sys.exit(f"cmasim map exited {r.returncode}")
+trace = os.path.join(inp, "trace.txt") if os.path.isdir(inp) else inp
+failed = 0
+with open(trace, errors="replace") as f:
+    for line in f:
+        if "cma_alloc_finish:" not in line:
+            continue
+        m = re.search(r"errorno=(-?\d+)", line)
+        if "pfn=0xffffffffffffffff" in line or (m and int(m.group(1)) != 0):
+            failed += 1
+if failed == 0:  # a field log: no trace, the kernel's failure lines
+    with open(trace, errors="replace") as f:
+        failed = sum("alloc failed, req-size" in line for line in f)
+root = ET.parse(out).getroot()
+def classes(e): return (e.get("class") or "").split()
+counts = {}
+for e in root.iter():
+    for c in classes(e):
+        counts[c] = counts.get(c, 0) + 1
+print(f"{out}: {os.path.getsize(out)} bytes; failures in the trace {failed}; classes {dict(sorted(counts.items()))}")
+assert root.tag.endswith("svg"), root.tag
+for panel in ("panel-occupancy", "panel-fragmentation", "series-free", "series-largest", "series-aligned"):
+    assert counts.get(panel) == 1, f"{panel}: {counts.get(panel)}"
+assert counts.get("failure", 0) == failed, f"{counts.get('failure', 0)} failure markers, the trace has {failed} failed allocations"
+assert counts.get("span", 0) + counts.get("bin", 0) + counts.get("failure", 0) > 0, "nothing drawn"
+if "--plan" in extra:
+    assert counts.get("panel-plan") == 1 and counts.get("plan-point", 0) > 0, "no plan panel"
+    assert counts.get("non-monotonic", 0) >= 1, "non-monotonic point not marked"
+print("ok")
