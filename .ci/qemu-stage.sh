@@ -28,6 +28,8 @@
 #    from 4 concurrent writers on each kernel, then freeall + rmmod, judged by
 #    sim/recorder/check-robust.sh (no Oops/WARNING/BUG, bitmap back to its
 #    pre-insmod state);
+# 4b. plan against the real kernel: the smallest cma= `cmasim plan` says serves each fresh
+#    workload, and 4M below it, recorded on the real kernel (tests/cli/plan-vs-real.sh);
 # 5. the device bench (bench/device_vs_qemu.sh): a 10,000-step workload recorded on 6.12,
 #    emulated, and run through `cmasim mount` by a shell loop; both ratios printed, both
 #    emulations checked against the recording (CMASIM_DEVICE_BENCH_OPS=0 skips it).
@@ -235,6 +237,15 @@ for k in $KERNELS; do
 		--robust --seed "$s" --writes "$WRITES" --writers 4 --insmod-args max_live=64 \
 		--out "$OUT/robust-$k" --timeout 400 &&
 	stage "robust-check-$k" bash "$ROOT/sim/recorder/check-robust.sh" "$OUT/robust-$k"
+done
+
+# --- 4b: plan against the real kernel -----------------------------------------------------
+# `cmasim plan` on each fresh workload gives the smallest cma= that serves every step; that size
+# and the one 4M below are recorded on the real kernel: no failing step at the first, exactly
+# as many as plan predicts at the second (tests/cli/plan-vs-real.sh; two boots per kernel).
+for k in $KERNELS; do
+	[ -s "$OUT/workload-$k.txt" ] || continue
+	stage "plan-vs-real-$k" bash "$ROOT/tests/cli/plan-vs-real.sh" "$CMASIM" "$k" "$OUT/workload-$k.txt" "$OUT/plan-$k"
 done
 
 # --- 5: the device bench ------------------------------------------------------------------

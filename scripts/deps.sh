@@ -7,7 +7,7 @@ set -euo pipefail
 PKGS=(g++ cmake meson ninja-build pkg-config python3
       libboost-dev librange-v3-dev catch2 librapidcheck-dev libbenchmark-dev
       libcli11-dev libfmt-dev nlohmann-json3-dev clang libclang-rt-14-dev
-      fuse3 libfuse3-dev zlib1g-dev liblzma-dev libzstd-dev libtbb-dev chromium-headless-shell)
+      fuse3 libfuse3-dev zlib1g-dev liblzma-dev libzstd-dev libtbb-dev chromium-headless-shell libxml2-utils)
 QEMU_PKGS=(qemu-system-arm gcc-aarch64-linux-gnu bison flex libelf-dev cpio dwarves kmod)
 if [ "${1:-}" = "--print-qemu" ]; then printf '%s\n' "${QEMU_PKGS[@]}"; exit 0; fi
 [ "${1:-}" = "--qemu" ] && PKGS+=("${QEMU_PKGS[@]}")

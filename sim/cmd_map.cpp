@@ -1,4 +1,6 @@
-// sim/cmd_map.cpp — `cmasim map INPUT… -o FILE.svg`: the area over time, as one SVG (issue 13).
+// sim/cmd_map.cpp — `cmasim map INPUT… -o FILE.svg [--html REPORT.html]`: the area over time, as
+// one SVG (issue 13), and/or one self-contained HTML report (cma/map/html.hpp: the SVG inline,
+// the failed requests linked to their markers, cma::diagnose's findings, the plan).
 //
 // Reads its inputs as `cmasim replay` does (replay_inputs.hpp: files, trace folders, the
 // folders `emulate` and `record` write), replays them twice with every record handed over
@@ -6,13 +8,20 @@
 // axis, the common alignment); pass 2 builds cma::map::timeline with an allocator of that
 // area alongside.  A log with no operation but the kernel's failure lines (a field log)
 // gives a map of those failures alone.  cma::map::render_svg draws it (include/cma/map/svg.hpp); --plan adds
-// `cmasim plan --json`'s sweep as a third panel.
+// `cmasim plan --json`'s sweep as a third panel (and, in the HTML, a table).
+// The timeline keeps only each span's geometry; the records' source line, count, align and
+// pfn for the spans' tooltips are kept here alongside pass 2 (bounded: past 2 × max_spans
+// allocations the spans are binned anyway and nothing more is kept).
 // Exit: 0 written; 2 unreadable input, no area or no operation, a bad plan, bad usage, or
 // an output that could not be written.
 #include "commands.hpp"
 #include "output.hpp"
 #include "replay_inputs.hpp"
 
+#include "diagnosis_print.hpp"
+
+#include <cma/diagnose/diagnose.hpp>
+#include <cma/map/html.hpp>
 #include <cma/map/svg.hpp>
 #include <cma/map/timeline.hpp>
 
@@ -21,6 +30,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <iostream>
 #include <memory>
@@ -33,7 +43,7 @@ namespace {
 
 struct map_args {
   std::vector<std::string> inputs;
-  std::string output, plan, kernel;
+  std::string output, html, plan, kernel;
   unsigned width = 1200, height = 0;
 };
 
@@ -101,7 +111,25 @@ std::vector<cma::map::plan_point> read_plan(const std::string& path) {
   return out;
 }
 
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) fail(path + ": cannot write");
+  out.write(text.data(), static_cast<std::streamsize>(text.size()));
+  out.flush();
+  if (!out) fail(path + ": cannot write");
+}
+
+// What a span's tooltip says beyond its geometry: the allocation's record.
+struct span_source {
+  cma::ev::source where;
+  cma::page_count count = 0;
+  unsigned align = 0;
+  cma::pfn_t pfn = 0;
+};
+
 void run(const map_args& a) {
+  if (a.output.empty() && a.html.empty()) fail("nothing to write: give -o FILE.svg, --html REPORT.html, or both");
+  if (a.output == "-" && a.html == "-") fail("-o and --html cannot both be '-' (stdout)");
   if (a.width < 400 || a.width > 20000) fail("--width: expected 400 to 20000 px");
   if (a.height != 0 && (a.height < 300 || a.height > 20000)) fail("--height: expected 300 to 20000 px");
   for (const auto& in : a.inputs)
@@ -129,7 +157,26 @@ void run(const map_args& a) {
   } catch (const std::invalid_argument& e) {
     fail(std::string("the area cannot be modelled: ") + e.what());
   }
-  if (sc.ops > 0) replay_inputs_each(a.inputs, a.kernel, "map", [&](const cma::op_record& o) { b->on_op(o); });
+  // Alongside pass 2: each allocation's record by (page offset, the builder's time of it),
+  // the key its span carries; and each failed request's reason, in the builder's order.
+  const bool seconds = sc.timed && sc.seen_time;
+  const cma::map::limits lim{};
+  std::multimap<std::pair<std::uint64_t, double>, span_source> sources;
+  std::vector<std::string> reasons;
+  std::uint64_t n = 0;
+  if (sc.ops > 0)
+    replay_inputs_each(a.inputs, a.kernel, "map", [&](const cma::op_record& o) {
+      if (sc.counts(o)) {
+        const double t = !seconds ? double(n) : o.where.time ? *o.where.time : o.start_time ? *o.start_time : sc.t_first;
+        ++n;
+        if (o.kind == cma::op_kind::alloc && cma::map::failed_allocation(o)) {
+          if (reasons.size() < lim.max_failures) reasons.push_back(o.failure_reason);
+        } else if (o.kind == cma::op_kind::alloc && o.observed_ok && o.observed_pfn && sources.size() < 2 * lim.max_spans) {
+          if (const auto off = b->offset_of(*o.observed_pfn)) sources.insert({{*off, t}, {o.where, o.count, o.align, *o.observed_pfn}});
+        }
+      }
+      b->on_op(o);
+    });
   for (const auto* f : lines) b->on_failure_line({f->where.time.value_or(0), f->count, f->logged_align.value_or(0), f->err, f->where});
   auto tl = std::move(*b).finish();
 
@@ -140,31 +187,59 @@ void run(const map_args& a) {
   for (const auto& n : a.inputs) inputs += (inputs.empty() ? "" : ", ") + n;
   opt.title = "cmasim map: area " + r.area_name + " (" + std::to_string(r.count) + " pages, kernel " + r.kernel + ") — " +
               std::to_string(tl.ops) + " operations, " + std::to_string(tl.failures_total) + " failed — " + inputs;
+  const auto name_of = [&](unsigned f) { return f < first.names.size() ? first.names[f] : "input " + std::to_string(f); };
+  const auto when = [&](double t) { return cma::map::detail::trim_num(t) + (tl.seconds ? " s" : ""); };
+  opt.span_title = [&](std::size_t i) -> std::string {
+    const auto& s = tl.spans[i];
+    const std::string life = "lifetime " + (s.open_start ? std::string("before the trace") : when(s.t_alloc)) + " -> " +
+                             (s.open_end ? std::string("still allocated at the end") : when(s.t_release));
+    const auto it = sources.find({s.offset, s.t_alloc});
+    if (s.open_start || it == sources.end()) return life;
+    const auto& src = it->second;
+    char pfn[32];
+    std::snprintf(pfn, sizeof pfn, "%#llx", static_cast<unsigned long long>(src.pfn));
+    return name_of(src.where.file) + ":" + std::to_string(src.where.line) + "\ncount " + std::to_string(src.count) + " align " +
+           std::to_string(src.align) + " pfn " + pfn + "\n" + life;
+  };
   const auto svg = cma::map::render_svg(tl, opt, plan);
-  if (a.output == "-") {
-    std::fwrite(svg.data(), 1, svg.size(), stdout);
-    finish_output("map");
-    return;
+  const auto summary = [&](const std::string& path, std::size_t bytes) {
+    std::fprintf(stderr, "cmasim map: %s: %llu operations, %llu spans%s, %llu failed, %llu busy windows, %zu bytes\n", path.c_str(),
+                 static_cast<unsigned long long>(tl.ops), static_cast<unsigned long long>(tl.spans_total), tl.binned ? " (binned)" : "",
+                 static_cast<unsigned long long>(tl.failures_total), static_cast<unsigned long long>(tl.busy_total), bytes);
+  };
+  std::string html;
+  if (!a.html.empty()) {
+    const auto d = cma::diagnose::diagnose(r);
+    cma::map::html_input hi;
+    hi.title = opt.title;
+    hi.svg = svg;
+    hi.tl = &tl;
+    hi.failure_reasons = reasons;
+    hi.diagnosis = &d;
+    hi.plan = plan;
+    hi.files = first.names;
+    html = cma::map::render_html(hi);
   }
-  {
-    std::ofstream out(a.output, std::ios::binary | std::ios::trunc);
-    if (!out) fail(a.output + ": cannot write");
-    out.write(svg.data(), static_cast<std::streamsize>(svg.size()));
-    out.flush();
-    if (!out) fail(a.output + ": cannot write");
+  for (const auto& [path, text] : {std::pair<const std::string&, const std::string&>{a.output, svg}, {a.html, html}}) {
+    if (path.empty()) continue;
+    if (path == "-") {
+      std::fwrite(text.data(), 1, text.size(), stdout);
+      finish_output("map");
+      continue;
+    }
+    write_file(path, text);
+    summary(path, text.size());
   }
-  std::fprintf(stderr, "cmasim map: %s: %llu operations, %llu spans%s, %llu failed, %llu busy windows, %zu bytes\n", a.output.c_str(),
-               static_cast<unsigned long long>(tl.ops), static_cast<unsigned long long>(tl.spans_total), tl.binned ? " (binned)" : "",
-               static_cast<unsigned long long>(tl.failures_total), static_cast<unsigned long long>(tl.busy_total), svg.size());
 }
 
 } // namespace
 
 void add_map_command(CLI::App& app) {
   auto a = std::make_shared<map_args>();
-  CLI::App* cmd = app.add_subcommand("map", "Draw the area over time (occupancy, failures, fragmentation) as an SVG");
+  CLI::App* cmd = app.add_subcommand("map", "Draw the area over time (occupancy, failures, fragmentation) as an SVG and/or an HTML report");
   cmd->add_option("inputs", a->inputs, "kernel logs, trace files, trace folders, emulate/record folders ('-' for stdin)")->required();
-  cmd->add_option("-o,--output", a->output, "the SVG file to write ('-' for stdout)")->required();
+  cmd->add_option("-o,--output", a->output, "the SVG file to write ('-' for stdout)");
+  cmd->add_option("--html", a->html, "a self-contained HTML report to write: the map, failed requests, diagnosis, plan ('-' for stdout)");
   cmd->add_option("--plan", a->plan, "`cmasim plan --json` output: adds failures against area size");
   cmd->add_option("--kernel", a->kernel, "kernel version when the log has no banner (e.g. 6.1)");
   cmd->add_option("--width", a->width, "document width in px (default 1200)");

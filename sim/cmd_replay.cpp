@@ -642,24 +642,12 @@ cma::replay_report replay_all(std::vector<input_file>& files, cma::replay_option
 } // namespace
 
 replayed_inputs replay_inputs(const std::vector<std::string>& inputs, const std::string& kernel, const std::string& cmd) {
-  command_name = cmd;
-  auto files = resolve(inputs);
-  cma::replay_options opt;
-  opt.keep_matched = false;
-  if (!kernel.empty()) {
-    opt.kernel = cma::kernel_version::parse(kernel);
-    if (!opt.kernel) fail(exit_usage, "--kernel: expected a version like 6.1 or 6.12.57, got '" + safe(kernel) + "'");
-  }
-  replay_args a;
-  a.context = 0;
-  std::vector<std::pair<std::uint64_t, std::string>> context;
-  replayed_inputs out{replay_all(files, opt, nullptr, a, context), {}};
-  for (const auto& f : files) out.names.push_back(f.name);
-  return out;
+  return replay_inputs_each(inputs, kernel, cmd, {});
 }
 
-// For `cmasim plan` (replay_inputs.hpp): every record to on_op.  Streamed like `replay`;
-// when the replay has to start over in batch, the records come again from seq 0.
+// For `cmasim plan` and `map` (replay_inputs.hpp): every record to on_op (none when it is
+// empty).  Streamed like `replay`; when the replay has to start over in batch, the records
+// come again from seq 0.
 replayed_inputs replay_inputs_each(const std::vector<std::string>& inputs, const std::string& kernel, const std::string& cmd,
                                    const std::function<void(const cma::op_record&)>& on_op) {
   command_name = cmd;

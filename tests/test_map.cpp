@@ -1,6 +1,7 @@
 // tests/test_map.cpp — the area over time (cma/map/timeline.hpp) and its SVG (cma/map/svg.hpp).
 #include "helpers.hpp"
 
+#include <cma/map/html.hpp>
 #include <cma/map/svg.hpp>
 #include <cma/map/timeline.hpp>
 #include <cma/replay/replay.hpp>
@@ -165,6 +166,49 @@ TEST_CASE("map: the SVG is well-formed and carries one element per span, failure
   CHECK(occurrences(svg, "class=\"series-largest\"") == 1);
   CHECK(occurrences(svg, "class=\"series-aligned\"") == 1);
   CHECK(svg.find("failed: 768 pages (3 MiB) align 8, error -12, at 4") != std::string::npos);
+}
+
+TEST_CASE("map: the HTML report inlines the SVG, links each failure row to its marker, escapes the input's text") {
+  const auto tl = map_of({dmesg, trace});
+  cma::map::svg_options so;
+  so.span_title = [&](std::size_t i) { return "span <" + std::to_string(i) + "> & co"; };
+  const auto svg = cma::map::render_svg(tl, so);
+  CHECK(xml_problem(svg) == "");
+  CHECK(occurrences(svg, "id=\"failure-0\"") == 1);
+  CHECK(svg.find("<title>span &lt;0&gt; &amp; co\n") != std::string::npos);
+  cma::diagnose::diagnosis d;
+  cma::diagnose::finding f;
+  f.area = "a<rea>";
+  f.count = 768;
+  f.err = -12;
+  f.occurrences = 1;
+  f.explanation = "<script>alert(1)</script> & \"quoted\"";
+  f.ev.push_back({1, 2, std::nullopt});
+  d.findings.push_back(f);
+  cma::map::html_input in;
+  in.title = "map of <b>&";
+  in.svg = svg;
+  in.tl = &tl;
+  in.failure_reasons = {"no window <here>"};
+  in.diagnosis = &d;
+  in.plan = {{"6.1", 0, 16 << 20, 0, 5, 4000, false, true}};
+  in.files = {"dmesg<1>.txt", "trace&.txt"};
+  const auto html = cma::map::render_html(in);
+  CHECK(html.rfind("<!DOCTYPE html>", 0) == 0);
+  CHECK(html.find("<?xml") == std::string::npos);               // the SVG inline, its prologue dropped
+  CHECK(occurrences(html, "<svg ") == 1);
+  CHECK(occurrences(html, "class=\"failure-row\"") == tl.failures.size());
+  CHECK(occurrences(html, "href=\"#failure-0\"") == 2);          // the index and the file:line
+  CHECK(occurrences(html, "class=\"finding-row\"") == 1);
+  CHECK(occurrences(html, "class=\"plan-row\"") == 1);
+  CHECK(html.find("<script>alert") == std::string::npos);
+  CHECK(html.find("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quoted&quot;") != std::string::npos);
+  CHECK(html.find("map of &lt;b&gt;&amp;") != std::string::npos);
+  CHECK(html.find("a&lt;rea&gt;") != std::string::npos);
+  CHECK(html.find("no window &lt;here&gt;") != std::string::npos);
+  CHECK(html.find("<script src") == std::string::npos);
+  CHECK(html.find("<link") == std::string::npos);
+  CHECK(occurrences(html, "<script>") == 1);                      // the one inline script
 }
 
 TEST_CASE("map: a plan adds the third panel, non-monotonic points marked") {

@@ -2,9 +2,14 @@
 # tests/cli/map-browser.sh CMASIM INPUT WORKDIR PLAN — `cmasim map` rendered by a real browser:
 # chromium-headless-shell dumps the DOM it built from the SVG (both panels and the plan panel
 # there, the failure markers parsed) and takes a screenshot that must be a real picture (a
-# PNG of the asked size, not one colour, read with python3's zlib).  Exit 77 (ctest SKIP)
-# only when chromium-headless-shell is not installed.
+# PNG of the asked size, not one colour, read with python3's zlib); then the HTML report
+# (`map --html`, with the plan): --dump-dom and a 1400×900 screenshot, checked by
+# map-html-check.py (failure rows = the trace's failed allocations, each linked to its marker,
+# the inline script ran, the screenshot not blank).  The screenshot is kept as a CI artefact:
+# WORKDIR/report.png (its path printed).  Exit 77 (ctest SKIP) only when
+# chromium-headless-shell is not installed.
 set -eu
+here=$(cd "$(dirname "$0")" && pwd)
 cmasim=$1 input=$2 work=$3 plan=$4
 browser=$(command -v chromium-headless-shell || true)
 if [ -z "$browser" ]; then echo "SKIPPED: chromium-headless-shell is not installed (Debian package chromium-headless-shell)"; exit 77; fi
@@ -70,3 +75,12 @@ assert len(colours) >= 8, "the screenshot is (nearly) one colour"
 assert inked > 2000, "the screenshot is (nearly) blank"
 print("ok: the browser rendered the map")
 PY
+html=$work/report.html rpng=$work/report.png rdom=$work/report.dom
+rm -f "$html" "$rpng" "$rdom"
+"$cmasim" map "$input" --html "$html" --plan "$plan"
+# shellcheck disable=SC2086
+timeout 120 "$browser" $flags --dump-dom "file://$html" > "$rdom" 2> "$work/chromium-report-dom.log" || { cat "$work/chromium-report-dom.log"; exit 1; }
+# shellcheck disable=SC2086
+timeout 120 "$browser" $flags --window-size=1400,900 --screenshot="$rpng" "file://$html" > "$work/chromium-report-shot.log" 2>&1 || { cat "$work/chromium-report-shot.log"; exit 1; }
+python3 "$here/map-html-check.py" "$input" "$html" "$rdom" "$rpng" 1400 900
+echo "artefact: $rpng"

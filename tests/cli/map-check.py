@@ -2,15 +2,21 @@
 # tests/cli/map-check.py CMASIM INPUT OUT.svg [cmasim map options…] — runs `cmasim map` and checks
 # the SVG: well-formed XML, both panels, and one class="failure" element per failed allocation
 # in INPUT's trace (a cma_alloc_finish with pfn=0xffffffffffffffff or a non-zero errorno), or
-# in a log without a trace, per "alloc failed, req-size" line.
-import os, re, subprocess, sys, xml.etree.ElementTree as ET
+# in a log without a trace, per "alloc failed, req-size" line.  The SVG is also validated by
+# xmllint --noout (Debian libxml2-utils: a missing xmllint fails the test, it does not skip).
+# --check-spans (not passed to cmasim): one class="span" per successful allocation (a
+# cma_alloc_finish with a real pfn and errorno 0) — for traces that release nothing allocated
+# before they began, and not binned.
+import os, re, shutil, subprocess, sys, xml.etree.ElementTree as ET
 cmasim, inp, out, *extra = sys.argv[1:]
+check_spans = "--check-spans" in extra
+extra = [e for e in extra if e != "--check-spans"]
 r = subprocess.run([cmasim, "map", inp, "-o", out] + extra, capture_output=True, text=True)
 print(r.stderr, end="")
 if r.returncode != 0:
     sys.exit(f"cmasim map exited {r.returncode}")
 trace = os.path.join(inp, "trace.txt") if os.path.isdir(inp) else inp
-failed = 0
+failed = succeeded = 0
 with open(trace, errors="replace") as f:
     for line in f:
         if "cma_alloc_finish:" not in line:
@@ -18,9 +24,18 @@ with open(trace, errors="replace") as f:
         m = re.search(r"errorno=(-?\d+)", line)
         if "pfn=0xffffffffffffffff" in line or (m and int(m.group(1)) != 0):
             failed += 1
+        else:
+            succeeded += 1
 if failed == 0:  # a field log: no trace, the kernel's failure lines
     with open(trace, errors="replace") as f:
         failed = sum("alloc failed, req-size" in line for line in f)
+xmllint = shutil.which("xmllint")
+if not xmllint:
+    sys.exit("xmllint not found: install libxml2-utils (the SVG must be validated, this test does not skip)")
+v = subprocess.run([xmllint, "--noout", out], capture_output=True, text=True)
+if v.returncode != 0:
+    sys.exit(f"xmllint --noout {out}: exit {v.returncode}\n{v.stderr}")
+print(f"xmllint --noout {out}: well-formed")
 root = ET.parse(out).getroot()
 def classes(e): return (e.get("class") or "").split()
 counts = {}
@@ -33,6 +48,10 @@ for panel in ("panel-occupancy", "panel-fragmentation", "series-free", "series-l
     assert counts.get(panel) == 1, f"{panel}: {counts.get(panel)}"
 assert counts.get("failure", 0) == failed, f"{counts.get('failure', 0)} failure markers, the trace has {failed} failed allocations"
 assert counts.get("span", 0) + counts.get("bin", 0) + counts.get("failure", 0) > 0, "nothing drawn"
+if check_spans:
+    assert root.get("data-binned") == "0", "binned: no spans to count"
+    assert counts.get("span", 0) == succeeded, f"{counts.get('span', 0)} spans, the trace has {succeeded} successful allocations"
+    print(f"spans: {succeeded}, one per successful allocation")
 if "--plan" in extra:
     assert counts.get("panel-plan") == 1 and counts.get("plan-point", 0) > 0, "no plan panel"
     assert counts.get("non-monotonic", 0) >= 1, "non-monotonic point not marked"

@@ -1,5 +1,5 @@
 # tests/cli/map.cmake — `cmasim map` (issue 13), included from tests/CMakeLists.txt.
-# map-check.py: the SVG is well-formed XML with both panels and one class="failure" per failed
+# map-check.py: the SVG is well-formed XML (xmllint --noout, and python's parser) with both panels and one class="failure" per failed
 # allocation in the trace; map-browser.sh: a real browser (chromium-headless-shell) renders it;
 # map-scale.sh: a generated 1,000,000-operation trace in under 5 s, the SVG under 5 MB.
 set(MAP_C $<TARGET_FILE:cmasim>)
@@ -11,7 +11,7 @@ add_test(NAME cli.map.recorded-rand-6.12-cma48M
                  ${MAP_W}/rand-6.12-cma48M.svg)
 add_test(NAME cli.map.traces-frag_run1
          COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/cli/map-check.py ${MAP_C} ${D}/traces/frag_run1
-                 ${MAP_W}/frag_run1.svg)
+                 ${MAP_W}/frag_run1.svg --check-spans)
 add_test(NAME cli.map.trace-file-with-plan
          COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/cli/map-check.py ${MAP_C} ${D}/recorded/rand-6.12-cma48M
                  ${MAP_W}/rand-plan.svg --plan ${CMAKE_CURRENT_SOURCE_DIR}/cli/map-plan.json)
@@ -37,6 +37,15 @@ add_test(NAME cli.map.no-area-exits-2
 add_test(NAME cli.map.unwritable-output-exits-2
          COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cli/boot-expect.sh 2 "cannot write"
                  ${MAP_C} map ${D}/traces/frag_run1 -o /nonexistent-dir/map.svg)
+add_test(NAME cli.map.no-output-exits-2
+         COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cli/boot-expect.sh 2 "nothing to write"
+                 ${MAP_C} map ${D}/traces/frag_run1)
+add_test(NAME cli.map.html-unwritable-exits-2
+         COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cli/boot-expect.sh 2 "cannot write"
+                 ${MAP_C} map ${D}/traces/frag_run1 --html /nonexistent-dir/report.html)
+# map-browser.sh: the SVG, then the HTML report (--html, with the plan) in chromium-headless-shell:
+# the DOM's failure rows and markers against the trace (map-html-check.py), a 1400x900
+# screenshot that is not blank, kept as map-work/report.png.
 add_test(NAME cli.map.browser
          COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cli/map-browser.sh ${MAP_C} ${D}/recorded/rand-6.12-cma48M ${MAP_W}
                  ${CMAKE_CURRENT_SOURCE_DIR}/cli/map-plan.json)

@@ -6,7 +6,8 @@
 //                  size class, or — binned — cells class="bin sc-N" in the colour of the
 //                  class with most page-time there, as opaque as the fraction in use; busy windows class="busy" hatched (pattern #hatch); each failed
 //                  request a group class="failure" at its time, its bar as tall as its size,
-//                  with a <title> giving count, align, error and time (past
+//                  with a <title> giving count, align, error and time, and id="failure-N"
+//                  (N: its index in timeline::failures, what an HTML report links to) (past
 //                  limits::max_failures: class="failure-bin" per column, count and largest).
 //   fragmentation  (class panel-fragmentation) free pages (series-free), the largest
 //                  free run (series-largest) and the largest window at the most common
@@ -23,6 +24,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -44,6 +46,10 @@ struct plan_point {
 struct svg_options {
   unsigned width = 1200, height = 820; ///< px, the whole document
   std::string title;                   ///< shown at the top (escaped)
+  /// When set and not binned: span i's tooltip text (escaped), e.g. its source line, count,
+  /// align, pfn and lifetime (`cmasim map` knows them from the records; the timeline keeps
+  /// only geometry).  Unset or "" for a span: pages, offset and times, as before.
+  std::function<std::string(std::size_t)> span_title;
 };
 
 namespace detail {
@@ -160,11 +166,13 @@ inline std::string render_svg(const timeline& tl, const svg_options& opt, const 
   o += "<g class=\"panel-occupancy\">\n<rect class=\"plot-bg\" x=\"" + num(occ.x0) + "\" y=\"" + num(occ.y0) + "\" width=\"" +
        num(occ.w) + "\" height=\"" + num(occ.h) + "\" fill=\"#f7f7f7\"/>\n";
   if (!tl.binned) {
-    for (const auto& s : tl.spans) {
+    for (std::size_t si = 0; si < tl.spans.size(); ++si) {
+      const auto& s = tl.spans[si];
+      const std::string note = opt.span_title ? opt.span_title(si) : std::string();
       const double x = X(s.t_alloc), w = std::max(0.6, X(s.t_release) - x), y = Y(double(s.offset));
       const double h = std::max(0.6, Y(double(s.offset + s.pages)) - y);
       o += "<rect class=\"span sc-" + std::to_string(s.cls) + "\" x=\"" + num(x) + "\" y=\"" + num(y) + "\" width=\"" + num(w) +
-           "\" height=\"" + num(h) + "\" fill=\"" + class_colour(s.cls) + "\" stroke=\"#333\" stroke-width=\"0.2\"><title>" +
+           "\" height=\"" + num(h) + "\" fill=\"" + class_colour(s.cls) + "\" stroke=\"#333\" stroke-width=\"0.2\"><title>" + (note.empty() ? std::string() : esc(note) + "\n") +
            std::to_string(s.pages) + " pages at +" + std::to_string(s.offset) + ", " + trim_num(s.t_alloc) +
            (s.open_start ? " (before the trace)" : "") + " to " + trim_num(s.t_release) + (s.open_end ? " (still allocated)" : "") +
            "</title></rect>\n";
@@ -223,9 +231,10 @@ inline std::string render_svg(const timeline& tl, const svg_options& opt, const 
            " " + num(occ.y0 - 7) + "h6l-3 6z\" fill=\"#d62728\"/></g>\n";
     }
   }
-  for (const auto& f : tl.failures) {
+  for (std::size_t fi = 0; fi < tl.failures.size(); ++fi) {
+    const auto& f = tl.failures[fi];
     const double x = X(f.t), h = std::max(2.0, double(f.count) / count * occ.h);
-    o += "<g class=\"failure\"><title>failed: " + std::to_string(f.count) + " pages (" +
+    o += "<g class=\"failure\" id=\"failure-" + std::to_string(fi) + "\"><title>failed: " + std::to_string(f.count) + " pages (" +
          trim_num(std::round(double(f.count) * page_size / 10485.76) / 100) + " MiB) align " + std::to_string(f.align) +
          (f.err ? ", error " + std::to_string(f.err) : std::string()) + ", at " + trim_num(f.t) + (tl.seconds ? " s" : "") +
          "</title><line x1=\"" + num(x) + "\" x2=\"" + num(x) + "\" y1=\"" + num(occ.y0) + "\" y2=\"" + num(occ.y0 + std::min(h, occ.h)) +

@@ -207,29 +207,26 @@ private:
     }
     r_.reservations.push_back(std::move(n));
   }
+  field_reservation& reservation(field_reservation::kind k, const ev::source& w) {
+    r_.reservations.push_back({});
+    r_.reservations.back().what = k;
+    r_.reservations.back().where = w;
+    return r_.reservations.back();
+  }
   void see(const ev::reserve_failed& x, const ev::source& w) {
-    field_reservation n;
-    n.what = field_reservation::kind::failed;
+    auto& n = reservation(field_reservation::kind::failed, w);
     n.mib = x.mib;
     n.node = x.node;
-    n.where = w;
-    r_.reservations.push_back(std::move(n));
   }
   void see(const ev::reserve_boundary& x, const ev::source& w) {
-    field_reservation n;
-    n.what = field_reservation::kind::boundary;
+    auto& n = reservation(field_reservation::kind::boundary, w);
     n.base = x.base;
     n.boundary = x.boundary;
-    n.where = w;
-    r_.reservations.push_back(std::move(n));
   }
   void see(const ev::incompatible_area& x, const ev::source& w) {
-    field_reservation n;
-    n.what = field_reservation::kind::incompatible;
+    auto& n = reservation(field_reservation::kind::incompatible, w);
     n.name = x.name;
     n.base = x.start;
-    n.where = w;
-    r_.reservations.push_back(std::move(n));
   }
   void see(const ev::memory_line& x, const ev::source&) {
     r_.memory_cma_reserved_kb = x.cma_reserved_kb;
