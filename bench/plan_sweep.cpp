@@ -11,6 +11,8 @@
 //   * the same with --jobs 2;
 // and prints the times (wall, and CPU of all threads) and ratios, then removes DIR.  Exit 1 when the 2-job plan is less than 5 times
 // faster than the 64 replays, or when a child fails.  Needs CMASIM_BIN (the CLI).
+#include "child_run.hpp"
+
 #include <cma/allocator.hpp>
 
 #include <algorithm>
@@ -79,33 +81,8 @@ bool generate(const std::string& dir, std::uint64_t ops) {
   return std::fclose(out) == 0;
 }
 
-struct run_result {
-  int rc = -1;
-  double seconds = 0; ///< wall
-  double cpu = 0;     ///< user + system, all threads
-};
-
-run_result run_cli(const std::vector<std::string>& args) {
-  run_result r;
-  const auto t0 = std::chrono::steady_clock::now();
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int fd = open("/dev/null", O_WRONLY);
-    if (fd < 0 || dup2(fd, 1) < 0) _exit(127);
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  rusage ru{};
-  if (pid < 0 || wait4(pid, &status, 0, &ru) < 0) return r;
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  r.cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + 1e-6 * static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return r;
-}
+using run_result = cmabench::child_run;
+run_result run_cli(const std::vector<std::string>& args) { return cmabench::run_child(args); }
 
 } // namespace
 

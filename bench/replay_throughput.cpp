@@ -14,6 +14,8 @@
 // same trace alone (--area, --kernel) and after a dmesg of its boot lines and the
 // pr_debug lines of its last 10,000 operations (the cross-check): each must stay
 // within 64 MiB (issue 10), whatever the trace's size.
+#include "child_run.hpp"
+
 #include <cma/replay/replay.hpp>
 
 #include <algorithm>
@@ -128,33 +130,15 @@ bool write_dmesg(const std::string& path, const std::deque<debug_op>& last) {
   return std::fclose(out) == 0;
 }
 
-// Runs the CLI with stdout to `out`; its exit code, time and peak resident memory.
-struct cli_run {
-  int rc = -1;
-  double seconds = 0, peak_mib = 0;
+// Runs the CLI with stdout to `out` (child_run.hpp); its exit code, time, peak resident memory
+// and how much it wrote.
+struct cli_run : cmabench::child_run {
   std::uint64_t out_bytes = 0;
 };
 cli_run run_cli(const std::vector<std::string>& args, const std::string& out) {
   cli_run r;
-  const auto t0 = std::chrono::steady_clock::now();
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0 || dup2(fd, 1) < 0) _exit(127);
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  rusage ru{};
-  if (pid < 0 || wait4(pid, &status, 0, &ru) < 0) return r;
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.peak_mib = static_cast<double>(ru.ru_maxrss) / 1024;
-  std::FILE* f = std::fopen(out.c_str(), "rb");
-  if (f) {
+  static_cast<cmabench::child_run&>(r) = cmabench::run_child(args, out);
+  if (std::FILE* f = std::fopen(out.c_str(), "rb")) {
     std::fseek(f, 0, SEEK_END);
     r.out_bytes = static_cast<std::uint64_t>(std::ftell(f));
     std::fclose(f);

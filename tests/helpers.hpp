@@ -3,6 +3,7 @@
 
 #include <cma/allocator.hpp>
 #include <cma/formats/kmsg.hpp>
+#include <cma/formats/workload.hpp>
 
 #include <algorithm>
 #include <filesystem>
@@ -47,6 +48,17 @@ inline std::vector<std::filesystem::path> recordings_with_workload() {
     if (e.is_directory() && std::filesystem::exists(e.path() / "workload.txt")) dirs.push_back(e.path());
   std::sort(dirs.begin(), dirs.end());
   return dirs;
+}
+
+/// A recording's workload.txt as cma_run sends it: one device command per step, in order
+/// (cma::formats::workload::command drops comments and blank lines).
+inline std::vector<std::string> workload_commands(const std::filesystem::path& dir) {
+  std::ifstream wl(dir / "workload.txt");
+  if (!wl) throw std::runtime_error("cannot open " + (dir / "workload.txt").string());
+  std::vector<std::string> out;
+  for (std::string line; std::getline(wl, line);)
+    if (const auto cmd = cma::formats::workload::command(line)) out.push_back(*cmd);
+  return out;
 }
 
 /// The area a "cma: Reserved N MiB at 0x…" message declares (read by the library's kmsg

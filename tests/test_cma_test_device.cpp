@@ -411,14 +411,8 @@ recording_result run_recording(const std::filesystem::path& dir) {
   cma_test_device dev(L, *params);
   std::vector<std::string> model;
   std::size_t predicted_warnings = 0;
-  std::ifstream wl(dir / "workload.txt");
-  REQUIRE(wl);
-  std::string line;
   std::size_t step = 0;
-  while (std::getline(wl, line)) {
-    const auto cmd = cma::formats::workload::command(line);
-    if (!cmd) continue;
-    line = *cmd;
+  for (const std::string& line : cmatest::workload_commands(dir)) {
     ++step;
     const std::uint64_t now = step_ns.count(step) ? step_ns[step] : 0; // every step has its marker
     auto io = line == "read" ? dev.read(64, 0, now) : dev.write(line, now);

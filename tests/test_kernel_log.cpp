@@ -310,14 +310,8 @@ emulation emulate(const std::filesystem::path& dir, std::size_t trace_buffer_siz
   cma_test_device dev(L, *params);
   logged_cma_test_device G(L, dev, K, rig);
   G.load(loaded_ns);
-  std::ifstream wl(dir / "workload.txt");
-  REQUIRE(wl);
-  std::string line;
   std::size_t step = 0;
-  while (std::getline(wl, line)) {
-    const auto cmd = cma::formats::workload::command(line);
-    if (!cmd) continue;
-    line = *cmd;
+  for (const std::string& line : cmatest::workload_commands(dir)) {
     ++step;
     const std::uint64_t now = step_ns.count(step) ? step_ns[step] : 0;
     K.mark(now, rig, "step " + std::to_string(step) + ": " + line);

@@ -22,9 +22,11 @@ flags="--no-sandbox --disable-gpu --hide-scrollbars --user-data-dir=$work/chromi
 timeout 120 "$browser" $flags --dump-dom "file://$svg" > "$dom" 2> "$work/chromium-dom.log" || { cat "$work/chromium-dom.log"; exit 1; }
 # shellcheck disable=SC2086
 timeout 120 "$browser" $flags --window-size=1200,1060 --screenshot="$png" "file://$svg" > "$work/chromium-shot.log" 2>&1 || { cat "$work/chromium-shot.log"; exit 1; }
-python3 - "$svg" "$dom" "$png" <<'PY'
-import re, struct, sys, zlib
-svg, dom, png = sys.argv[1:]
+python3 - "$here" "$svg" "$dom" "$png" <<'PY'
+import re, sys
+sys.path.insert(0, sys.argv[1])
+from map_common import png_rows
+svg, dom, png = sys.argv[2:]
 d = open(dom, encoding="utf-8", errors="replace").read()
 s = open(svg, encoding="utf-8").read()
 for panel in ("panel-occupancy", "panel-fragmentation", "panel-plan"):
@@ -34,43 +36,17 @@ want = len(re.findall(r'class="failure"', s))
 got = len(re.findall(r'class="failure"', d))
 assert got == want, f"the browser's DOM has {got} failure markers, the SVG {want}"
 assert "parsererror" not in d, "the browser could not parse the SVG"
-b = open(png, "rb").read()
-assert b[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-pos, idat, w, h, ctype = 8, b"", 0, 0, 2
-while pos < len(b):
-    n, kind = struct.unpack(">I4s", b[pos:pos + 8])
-    body = b[pos + 8:pos + 8 + n]
-    if kind == b"IHDR":
-        w, h, depth, ctype = struct.unpack(">IIBB", body[:10])
-    elif kind == b"IDAT":
-        idat += body
-    pos += 12 + n
-raw = zlib.decompress(idat)
-bpp = {2: 3, 6: 4}[ctype]
-stride = w * bpp + 1
-# undo the PNG filters, counting distinct colours on a grid of sample rows
-prev = bytearray(w * bpp)
+w, h, size, rows, bpp = png_rows(png)
 colours, inked = set(), 0
-for y in range(h):
-    f, line = raw[y * stride], bytearray(raw[y * stride + 1:(y + 1) * stride])
-    for i in range(len(line)):
-        a = line[i - bpp] if i >= bpp else 0
-        up, c = prev[i], prev[i - bpp] if i >= bpp else 0
-        if f == 1: line[i] = (line[i] + a) & 255
-        elif f == 2: line[i] = (line[i] + up) & 255
-        elif f == 3: line[i] = (line[i] + (a + up) // 2) & 255
-        elif f == 4:
-            p = a + up - c; pa, pb, pc = abs(p - a), abs(p - up), abs(p - c)
-            line[i] = (line[i] + (a if pa <= pb and pa <= pc else up if pb <= pc else c)) & 255
-    prev = line
+for y, line in enumerate(rows):
     if y % 4 == 0:
         for x in range(0, w, 4):
             px = bytes(line[x * bpp:x * bpp + 3])
             colours.add(px)
             inked += px != b"\xff\xff\xff"
-print(f"screenshot {png}: {w}x{h}, {len(b)} bytes, {len(colours)} distinct colours sampled, {inked} non-white samples")
+print(f"screenshot {png}: {w}x{h}, {size} bytes, {len(colours)} distinct colours sampled, {inked} non-white samples")
 assert (w, h) == (1200, 1060), (w, h)
-assert len(b) > 20000, "a suspiciously small screenshot"
+assert size > 20000, "a suspiciously small screenshot"
 assert len(colours) >= 8, "the screenshot is (nearly) one colour"
 assert inked > 2000, "the screenshot is (nearly) blank"
 print("ok: the browser rendered the map")

@@ -8,6 +8,8 @@
 # cma_alloc_finish with a real pfn and errorno 0) — for traces that release nothing allocated
 # before they began, and not binned.
 import os, re, shutil, subprocess, sys, xml.etree.ElementTree as ET
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from map_common import trace_outcomes
 cmasim, inp, out, *extra = sys.argv[1:]
 check_spans = "--check-spans" in extra
 extra = [e for e in extra if e != "--check-spans"]
@@ -15,20 +17,7 @@ r = subprocess.run([cmasim, "map", inp, "-o", out] + extra, capture_output=True,
 print(r.stderr, end="")
 if r.returncode != 0:
     sys.exit(f"cmasim map exited {r.returncode}")
-trace = os.path.join(inp, "trace.txt") if os.path.isdir(inp) else inp
-failed = succeeded = 0
-with open(trace, errors="replace") as f:
-    for line in f:
-        if "cma_alloc_finish:" not in line:
-            continue
-        m = re.search(r"errorno=(-?\d+)", line)
-        if "pfn=0xffffffffffffffff" in line or (m and int(m.group(1)) != 0):
-            failed += 1
-        else:
-            succeeded += 1
-if failed == 0:  # a field log: no trace, the kernel's failure lines
-    with open(trace, errors="replace") as f:
-        failed = sum("alloc failed, req-size" in line for line in f)
+failed, succeeded = trace_outcomes(inp)
 xmllint = shutil.which("xmllint")
 if not xmllint:
     sys.exit("xmllint not found: install libxml2-utils (the SVG must be validated, this test does not skip)")

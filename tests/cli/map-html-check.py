@@ -10,24 +10,16 @@
 #     the diagnose table is there (one tr.finding-row at least when something failed);
 #   - the screenshot is a W×H PNG (default 1400×900) that is not blank: the variance of its
 #     luminance, read with python's zlib (no python3-png needed), is well above zero.
-import os, re, struct, sys, zlib
+import os, re, sys
 from html.parser import HTMLParser
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from map_common import png_rows, trace_outcomes
 
 inp, report, dom, png, *size = sys.argv[1:]
 W, H = (int(size[0]), int(size[1])) if size else (1400, 900)
 
-trace = os.path.join(inp, "trace.txt") if os.path.isdir(inp) else inp
-failed = 0
-with open(trace, errors="replace") as f:
-    for line in f:
-        if "cma_alloc_finish:" not in line:
-            continue
-        m = re.search(r"errorno=(-?\d+)", line)
-        if "pfn=0xffffffffffffffff" in line or (m and int(m.group(1)) != 0):
-            failed += 1
-if failed == 0:
-    with open(trace, errors="replace") as f:
-        failed = sum("alloc failed, req-size" in line for line in f)
+failed, _ = trace_outcomes(inp)
 
 src = open(report, encoding="utf-8").read()
 for bad in (r"<script[^>]*\bsrc=", r"<link\b", r"<img\b", r"<iframe\b", r"@import", r"url\(\s*['\"]?https?:", r"\bsrc=\"https?:"):
@@ -80,35 +72,9 @@ assert set(d.rows) <= d.markers and set(d.links) <= d.markers, "a failure row li
 if failed:
     assert d.findings >= 1, "no diagnose row though allocations failed"
 
-b = open(png, "rb").read()
-assert b[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-pos, idat, w, h, ctype, depth = 8, b"", 0, 0, 2, 8
-while pos < len(b):
-    n, kind = struct.unpack(">I4s", b[pos:pos + 8])
-    body = b[pos + 8:pos + 8 + n]
-    if kind == b"IHDR":
-        w, h, depth, ctype = struct.unpack(">IIBB", body[:10])
-    elif kind == b"IDAT":
-        idat += body
-    pos += 12 + n
-assert depth == 8 and ctype in (2, 6), f"unexpected PNG format: depth {depth}, colour type {ctype}"
-raw = zlib.decompress(idat)
-bpp = {2: 3, 6: 4}[ctype]
-stride = w * bpp + 1
-prev = bytearray(w * bpp)
+w, h, size, rows, bpp = png_rows(png)
 n = s = s2 = 0
-for y in range(h):
-    f, line = raw[y * stride], bytearray(raw[y * stride + 1:(y + 1) * stride])
-    for i in range(len(line)):
-        a = line[i - bpp] if i >= bpp else 0
-        up, c = prev[i], prev[i - bpp] if i >= bpp else 0
-        if f == 1: line[i] = (line[i] + a) & 255
-        elif f == 2: line[i] = (line[i] + up) & 255
-        elif f == 3: line[i] = (line[i] + (a + up) // 2) & 255
-        elif f == 4:
-            p = a + up - c; pa, pb, pc = abs(p - a), abs(p - up), abs(p - c)
-            line[i] = (line[i] + (a if pa <= pb and pa <= pc else up if pb <= pc else c)) & 255
-    prev = line
+for y, line in enumerate(rows):
     if y % 2 == 0:
         for x in range(0, w, 2):
             r, g, bl = line[x * bpp:x * bpp + 3]
@@ -116,7 +82,7 @@ for y in range(h):
             n += 1; s += lum; s2 += lum * lum
 mean = s / n
 var = s2 / n - mean * mean
-print(f"screenshot {os.path.abspath(png)}: {w}x{h}, {len(b)} bytes, luminance mean {mean:.1f}, variance {var:.1f}")
+print(f"screenshot {os.path.abspath(png)}: {w}x{h}, {size} bytes, luminance mean {mean:.1f}, variance {var:.1f}")
 assert (w, h) == (W, H), f"screenshot {w}x{h}, asked {W}x{H}"
 assert var > 50, f"the screenshot is (nearly) blank: luminance variance {var:.1f}"
 print("ok: the browser rendered the HTML report")
