@@ -41,8 +41,10 @@ void run(const diagnose_args& a) {
     for (const auto& n : r.names) head += " " + n;
     std::puts(printable(head).c_str());
     const auto& f = r.report.field;
-    std::printf("kernel %s%s; %llu failure lines, %llu busy bursts, %zu reservation lines%s\n", r.report.kernel.c_str(),
-                r.report.kernel_assumed ? " [assumed]" : "", static_cast<unsigned long long>(f.failures_total),
+    // The rules' series, and the release the banner printed ("5.10 rules (5.11.0-rc7)").
+    const std::string release = r.report.kernel_release.empty() ? "" : " (" + printable(r.report.kernel_release) + ")";
+    std::printf("kernel %s rules%s%s; %llu failure lines, %llu busy bursts, %zu reservation lines%s\n",
+                r.report.kernel.c_str(), release.c_str(), r.report.kernel_assumed ? " [assumed]" : "", static_cast<unsigned long long>(f.failures_total),
                 static_cast<unsigned long long>(f.bursts_total), f.reservations.size(),
                 f.has_trace ? "; trace events too (`cmasim replay` checks them)" : "");
     for (const auto& l : diagnosis_text(d, name)) std::puts(printable(l).c_str());

@@ -30,3 +30,7 @@ add_test(NAME cli.diagnose.compressed
 # replay of a field log: the failures with their causes, the occupancy unknown.
 add_test(NAME cli.replay.field-log-failures
          COMMAND sh ${DG_E} 0 "occupancy: unknown" ${DG_C} replay ${D}/field/exhaust-6.12-cma16M.dmesg-only.txt)
+# The header names the rules' series and the release the banner printed.
+add_test(NAME cli.diagnose.kernel-rules-and-release
+         COMMAND sh ${DG_E} 3 "^kernel 6.12 rules [(]6.12.118[+]deb12-arm64[)];"
+                 ${DG_C} diagnose ${D}/field/exhaust-6.12-cma16M.dmesg-only.txt)
