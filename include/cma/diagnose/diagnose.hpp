@@ -19,6 +19,7 @@
 #pragma once
 
 #include "../boot/boot.hpp"
+#include "../cma_init_reserved_mem.hpp"
 #include "../profile.hpp"
 #include "../replay/report.hpp"
 #include "cause.hpp"
@@ -81,13 +82,7 @@ inline evidence at(const ev::source& s) { return {s.file, s.line, s.time}; }
 
 /// A busy burst in words: how many windows, the first ones, the stride between them.
 inline std::string burst_text(const field_burst& b) {
-  auto hx = [](std::uint64_t v) {
-    static const char* d = "0123456789abcdef";
-    std::string s;
-    do s.insert(s.begin(), d[v & 15]), v >>= 4;
-    while (v);
-    return s;
-  };
+  const auto hx = [](std::uint64_t v) { return cma::detail::hex(v).substr(2); }; // PFNs busy prints %lx
   std::string out = std::to_string(b.n) + " busy window(s)";
   if (b.windows.empty()) return out;
   out += ": ";
@@ -282,14 +277,6 @@ inline std::optional<boot_check> cross_check_boot(const field_report& r) {
   return std::nullopt;
 }
 
-inline std::string hex(std::uint64_t v) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  do s.insert(s.begin(), d[v & 15]), v >>= 4;
-  while (v);
-  return "0x" + s;
-}
-
 inline finding of_reservation(const field_report& r, const field_reservation& x) {
   using K = field_reservation::kind;
   finding f;
@@ -327,9 +314,9 @@ inline finding of_reservation(const field_report& r, const field_reservation& x)
   if (x.what == K::failed) bc = cross_check_boot(r);
   if (bc && *f.why == reservation_why::unknown) f.why = bc->why;
   if (x.what == K::boundary) {
-    f.explanation = "the kernel rejected the area at " + hex(x.base.value_or(0)) +
-                    " because it lies across the low/high memory boundary at " + hex(x.boundary.value_or(0));
-    f.advice = "place it wholly below (cma=SIZE@BASE with BASE + SIZE <= " + hex(x.boundary.value_or(0)) +
+    f.explanation = "the kernel rejected the area at " + cma::detail::hex(x.base.value_or(0)) +
+                    " because it lies across the low/high memory boundary at " + cma::detail::hex(x.boundary.value_or(0));
+    f.advice = "place it wholly below (cma=SIZE@BASE with BASE + SIZE <= " + cma::detail::hex(x.boundary.value_or(0)) +
                ") or wholly above the boundary, or let the kernel place it (no @BASE)";
   } else if (x.what == K::incorrect_alignment) {
     f.explanation = "the reserved-memory CMA region is not aligned as CMA needs (pageblock / MAX_ORDER)";
@@ -346,8 +333,8 @@ inline finding of_reservation(const field_report& r, const field_reservation& x)
     case reservation_why::boundary:
       f.explanation += ": it crosses the low/high memory boundary";
       if (bl) {
-        f.explanation += " at " + hex(bl->boundary.value_or(0)) + " (region at " + hex(bl->base.value_or(0)) + ")";
-        f.advice = "place it wholly below (cma=SIZE@BASE with BASE + SIZE <= " + hex(bl->boundary.value_or(0)) +
+        f.explanation += " at " + cma::detail::hex(bl->boundary.value_or(0)) + " (region at " + cma::detail::hex(bl->base.value_or(0)) + ")";
+        f.advice = "place it wholly below (cma=SIZE@BASE with BASE + SIZE <= " + cma::detail::hex(bl->boundary.value_or(0)) +
                    ") or wholly above the boundary, or let the kernel place it (no @BASE); ";
       }
       break;
@@ -444,7 +431,7 @@ inline diagnosis diagnose(const replay_report& rep) {
     const auto& x = r.reservations[i];
     if (is_consequence(r, i)) continue;
     if (x.what == field_reservation::kind::incompatible) { // 6.15+: context for a failure, not a failure
-      d.notes.push_back("area " + x.name + ": a range at " + hex(x.base.value_or(0)) +
+      d.notes.push_back("area " + x.name + ": a range at " + cma::detail::hex(x.base.value_or(0)) +
                         " was skipped as incompatible for an allocation (6.15+ multi-range areas)");
       continue;
     }
