@@ -176,3 +176,25 @@ TEST_CASE("the same calls at the same times give the same machine (what --state 
   a->truncate("sys/kernel/tracing/trace"); // echo > trace
   CHECK(a->text("sys/kernel/tracing/trace").text.find("entries-in-buffer/entries-written: 0/0") != std::string::npos);
 }
+
+TEST_CASE("CONFIG_CMA_DEBUG prints the boot's pr_debug lines up to 6.11; dyndbg= comes too late for them", "[emulated]") {
+  const auto has = [](const dev::emulated_kernel& E, const char* text) {
+    return E.text("dmesg").text.find(text) != std::string::npos;
+  };
+  auto debug = boot("4.15", cma::arch::x86_64, 4 * GiB, "cma=1G@1-2G", true);
+  CHECK(has(*debug, "] cma: early_cma(1G@1-2G)\n")); // the field notes' kernel (CONFIG_CMA_DEBUG=y)
+  auto dyndbg = boot("4.15", cma::arch::x86_64, 4 * GiB, recorder_args + "cma=1G@1-2G");
+  CHECK_FALSE(has(*dyndbg, "early_cma("));
+  CHECK(has(*dyndbg, "] cma: Reserved 1024 MiB at 0x0000000040000000\n"));
+  auto v612 = boot("6.12", cma::arch::arm64, GiB, "cma=64M", true); // no CONFIG_CMA_DEBUG pr_debug from 6.12
+  CHECK_FALSE(has(*v612, "dma_contiguous_reserve("));
+  // Without trace_event=cma:* the trace has no cma events; without dyndbg no call lines.
+  auto bare = boot("6.1", cma::arch::arm64, GiB, "cma=64M");
+  REQUIRE(bare->write("dev/cma_test", "4", 4'000'000'000ULL).ok());
+  CHECK(bare->text("sys/kernel/tracing/trace").text.find("cma_alloc") == std::string::npos);
+  CHECK_FALSE(has(*bare, "cma_alloc(cma "));
+  auto traced = boot("6.1", cma::arch::arm64, GiB, recorder_args + "cma=64M");
+  REQUIRE(traced->write("dev/cma_test", "4", 4'000'000'000ULL).ok());
+  CHECK(traced->text("sys/kernel/tracing/trace").text.find("cma_alloc_finish") != std::string::npos);
+  CHECK(has(*traced, "cma_alloc(cma "));
+}

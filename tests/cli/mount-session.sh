@@ -196,6 +196,16 @@ versions)
 	echo 4 > "$M/dev/cma_test"
 	expect_eq "vmstat cma_alloc_success (3 boot pools + 1)" "$(sed -n 's/^cma_alloc_success //p' "$M/proc/vmstat")" 4
 	stop_it
+	# --exact-cmdline: no recorder arguments, so no cma trace events and no mm/cma.c debug lines;
+	# --cma-debug on 4.15: CONFIG_CMA_DEBUG's boot lines
+	mount_it --kernel 6.1 --mem 1G --cmdline cma=64M --exact-cmdline
+	echo 4 > "$M/dev/cma_test"
+	grep -q "cma_alloc" "$M/sys/kernel/tracing/trace" && bad "--exact-cmdline: cma events in the trace" || ok "--exact-cmdline: no cma events"
+	grep -q "cma_alloc(cma " "$M/dmesg" && bad "--exact-cmdline: pr_debug lines" || ok "--exact-cmdline: no pr_debug lines"
+	stop_it
+	mount_it --kernel 4.15 --arch x86_64 --mem 4G --cmdline 'cma=1G@1-2G' --cma-debug
+	grep -q '] cma: early_cma(1G@1-2G)$' "$M/dmesg" && ok "--cma-debug: the boot's pr_debug lines" || bad "--cma-debug: no early_cma line"
+	stop_it
 	mount_it --kernel 6.15 --mem 1G --cmdline cma=64M
 	D=$M/sys/kernel/debug/cma/reserved
 	expect_eq "6.15 base_pfn is a symlink" "$(readlink "$D/base_pfn")" "ranges/0/base_pfn"
