@@ -15,12 +15,17 @@
 #    timing, printed by op-counts).
 # 1. picks a seed (CMASIM_SEED, or a fresh random one, printed so a failure can be
 #    reproduced) and generates two random workloads with `cmasim workload --busy`;
-# 2. records them with `cmasim record` on Debian's arm64 6.1 and 6.12 kernels
-#    (QEMU TCG); together they must hold >= 1000 CMA operations and at least one
-#    cma_alloc_busy_retry;
+# 2. records them with `cmasim record` on Debian's arm64 6.1, 6.12 and 7.3 kernels
+#    (QEMU TCG; 7.x from trixie-backports through record's own apt configuration, its
+#    module built in a cached trixie chroot); together they must hold >= 1000 CMA
+#    operations and at least one cma_alloc_busy_retry;
+# 2b. two areas: a fresh random workload of module buffers and hugetlb gigantic pages
+#    (tests/cli/huge-workload.sh) recorded on each kernel booted with
+#    `cma=32M hugetlb_cma=1G` (3G of RAM), and every operation of both areas must match
+#    (tests/cli/areas-check.py);
 # 3. replays each recording with `cmasim replay DIR` (exit 0: every operation
 #    matched the model) — skipped with a notice while cmasim has no replay command;
-#    then emulates each recording's workload with `cmasim emulate` and compares it with
+#    then emulates each 6.x recording's workload with `cmasim emulate` and compares it with
 #    the real one (tests/cli/emulate-compare.sh: pfns, errnos, trace events, free pages
 #    per step, kernel lines); and diagnoses each dmesg stripped to a field log against
 #    the trace's failures (tests/cli/diagnose_groundtruth.py);
@@ -37,7 +42,8 @@
 # 'N passed, N failed' summary.  Downloads are cached in $CMASIM_CACHE (default
 # ~/.cache/cmasim); recordings go to $CMASIM_QEMU_OUT (default build/qemu-stage).
 # Knobs: CMASIM_QEMU_OPS_61 / _612 (ops per workload, default 800 / 700),
-# CMASIM_QEMU_WRITES (default 10000), CMASIM_QEMU_KERNELS (default "6.1 6.12"),
+# CMASIM_QEMU_WRITES (default 10000), CMASIM_QEMU_KERNELS (default "6.1 6.12 7.3"),
+# CMASIM_QEMU_HUGE_STEPS (steps of each two-area workload, default 40; 0 skips 2b),
 # CMASIM_QEMU_REPLAY=warn (report replay divergences without failing the stage).
 # Time, measured on the 2-core CI machine kind with a warm cache: 2.5-3.5 minutes
 # (per boot: ~10 s package resolution, ~4 s module build, ~4 s to /init, ~5-14 ms per
@@ -58,7 +64,9 @@ SEED=${CMASIM_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 OPS_61=${CMASIM_QEMU_OPS_61:-800}
 OPS_612=${CMASIM_QEMU_OPS_612:-700}
 WRITES=${CMASIM_QEMU_WRITES:-10000}
-KERNELS=${CMASIM_QEMU_KERNELS:-6.1 6.12}
+KERNELS=${CMASIM_QEMU_KERNELS:-6.1 6.12 7.3}
+HUGE_STEPS=${CMASIM_QEMU_HUGE_STEPS:-40}
+is_6x() { case "$1" in 6.*) return 0 ;; *) return 1 ;; esac; }
 REPLAY_MODE=${CMASIM_QEMU_REPLAY:-fail} # warn: a replay divergence is reported, not fatal
 RECORDER=$ROOT/sim/recorder/record.sh
 
@@ -94,7 +102,7 @@ stage() {
 kernel_args() { # per kernel: RAM and area size (different sizes exercise placement)
 	case "$1" in 6.1) echo "1G cma=64M" ;; 6.12) echo "1G cma=48M" ;; *) echo "1G cma=64M" ;; esac
 }
-ops_for() { case "$1" in 6.1) echo "$OPS_61" ;; 6.12) echo "$OPS_612" ;; *) echo 500 ;; esac; }
+ops_for() { case "$1" in 6.1) echo "$OPS_61" ;; 6.12) echo "$OPS_612" ;; *) echo 400 ;; esac; }
 
 # --- 0: fresh host -------------------------------------------------------------------
 # shellcheck disable=SC2317 # called through stage
@@ -171,6 +179,19 @@ for k in $KERNELS; do
 	RECORDED+=("$OUT/rec-$k")
 done
 
+# --- 2b: two areas, the default one and a hugetlb area -----------------------------------
+AREAS_RECORDED=()
+if [ "$HUGE_STEPS" != 0 ]; then
+	for k in $KERNELS; do
+		s=$((SEED + 200 + i)); i=$((i + 1))
+		wl="$OUT/workload-huge-$k.txt"
+		stage "workload-huge-$k" sh -c "sh '$ROOT/tests/cli/huge-workload.sh' $s $HUGE_STEPS > '$wl' && cat '$wl'" &&
+		stage "record-huge-$k" "$CMASIM" record --kernel "$k" --mem 3G --cmdline 'cma=32M hugetlb_cma=1G' \
+			--workload "$wl" --out "$OUT/rec-huge-$k" --timeout 300 &&
+		AREAS_RECORDED+=("$OUT/rec-huge-$k")
+	done
+fi
+
 # --- op counts ----------------------------------------------------------------------------
 # shellcheck disable=SC2317 # called through stage
 count_ops() {
@@ -212,14 +233,27 @@ for d in "${RECORDED[@]}"; do
 	fi
 done
 
+# Two areas: every operation of each area, counted from the trace, replayed and matched.
+for d in "${AREAS_RECORDED[@]}"; do
+	stage "areas-$(basename "$d")" python3 "$ROOT/tests/cli/areas-check.py" "$CMASIM" "$d"
+done
+
 # --- 3b: emulate ------------------------------------------------------------------------
 # `cmasim emulate` of each fresh recording's workload must give what the real kernel gave:
 # every operation's pfn and errno (cma_test: v1 lines, trace events), the bitmap's free
 # pages and CmaTotal after every step, and the cma:/cma_test: kernel lines
 # (tests/cli/emulate-compare.sh prints one line per check).  A fresh seed reaches states the
 # checked-in recordings in tests/data/recorded/ do not.  No QEMU: ~0.2 s each.
+# The emulated machine has no 7.x boot model yet (its area lands 16 MiB higher and it makes
+# one atomic pool, not three): 7.x recordings are replayed (above), not emulated — said here.
 for d in "${RECORDED[@]}"; do
-	stage "emulate-$(basename "$d")" bash "$ROOT/tests/cli/emulate-compare.sh" "$CMASIM" "$d"
+	if is_6x "${d##*/rec-}"; then
+		stage "emulate-$(basename "$d")" bash "$ROOT/tests/cli/emulate-compare.sh" "$CMASIM" "$d"
+	else
+		echo; echo "=== stage emulate-$(basename "$d")"
+		echo "    not run: the device emulation models 6.x boots only (issue 14 open); replay-$(basename "$d") checked it"
+		skipped=$((skipped + 1)); SUMMARY+=("skip  0s    emulate-$(basename "$d")")
+	fi
 done
 
 # --- 3c: diagnose ------------------------------------------------------------------------
@@ -228,10 +262,12 @@ done
 # trace's own state gives (tests/cli/diagnose_groundtruth.py; no QEMU, ~0.3 s each).
 for d in "${RECORDED[@]}"; do
 	stage "diagnose-$(basename "$d")" python3 "$ROOT/tests/cli/diagnose_groundtruth.py" "$CMASIM" "$d"
+	stage "diagnose-with-trace-$(basename "$d")" python3 "$ROOT/tests/cli/diagnose_groundtruth.py" --with-trace "$CMASIM" "$d"
 done
 
 # --- 4: robustness -----------------------------------------------------------------------
 for k in $KERNELS; do
+	is_6x "$k" || continue # the 6.x module paths; 7.x is exercised by its recordings above
 	s=$((SEED + 100))
 	stage "robust-$k" bash "$RECORDER" --kernel "$k" --mem 1G --cmdline cma=64M --smp 2 \
 		--robust --seed "$s" --writes "$WRITES" --writers 4 --insmod-args max_live=64 \
@@ -244,6 +280,7 @@ done
 # and the one 4M below are recorded on the real kernel: no failing step at the first, exactly
 # as many as plan predicts at the second (tests/cli/plan-vs-real.sh; two boots per kernel).
 for k in $KERNELS; do
+	is_6x "$k" || continue # plan places the area with the boot model, which has no 7.x rules yet
 	[ -s "$OUT/workload-$k.txt" ] || continue
 	stage "plan-vs-real-$k" bash "$ROOT/tests/cli/plan-vs-real.sh" "$CMASIM" "$k" "$OUT/workload-$k.txt" "$OUT/plan-$k"
 done

@@ -7,7 +7,10 @@
 // Prints, per area, the kernel's own line (`cma: Reserved …` or the version's
 // variant, or `cma: Failed to reserve …`), then base_pfn, count, the alignment
 // applied, the boot-time DMA atomic pool allocations, CmaTotal and the Memory:
-// line's cma-reserved, warnings, and which inputs were assumed.  The model is
+// line's cma-reserved, warnings, and which inputs were assumed.  A `hugetlb_cma=`
+// area (hugetlb<nid>) also shows its order_per_bit, its ranges (6.15+ may use
+// several), and the largest gigantic-page order it can ever serve (a 2^k-page
+// window aligned to 2^k pages inside it) with how many 1 GiB pages fit.  The model is
 // include/cma/boot/boot.hpp; this file only reads files and prints.
 // --memblock reads a `memblock=debug` boot log (include/cma/formats/
 // memblock_debug.hpp) instead of the machine profile; without --cmdline the log's
@@ -132,7 +135,26 @@ nlohmann::json to_json(const cma::boot_report& r, bool debug) {
     x["size"] = a.decl.size;
     x["alignment"] = a.decl.alignment;
     x["fixed"] = a.decl.fixed;
+    x["order_per_bit"] = a.decl.order_per_bit;
     x["activated"] = a.activated;
+    if (a.hugetlb) {
+      x["kind"] = "hugetlb";
+      x["nid"] = a.hugetlb->nid;
+      x["gigantic_order"] = a.hugetlb->gigantic_order;
+      if (a.decl.ok()) {
+        x["max_alloc_order"] = a.hugetlb->max_alloc_order;
+        x["max_gigantic_pages"] = a.hugetlb->max_gigantic_pages;
+      }
+      x["spans_zones"] = a.hugetlb->spans_zones;
+    } else {
+      x["kind"] = a.is_default ? "default" : "dma";
+    }
+    if (a.decl.ok()) {
+      x["ranges"] = nlohmann::json::array();
+      for (const auto& [b, sz] : a.decl.ranges)
+        x["ranges"].push_back({{"base", hex(b)}, {"base_pfn", hex(b >> cma::page_shift)},
+                               {"count", sz >> cma::page_shift}});
+    }
     x["boot_allocations"] = nlohmann::json::array();
     for (const auto& p : a.pools)
       x["boot_allocations"].push_back({{"pool", p.request.gfp},
@@ -147,6 +169,7 @@ nlohmann::json to_json(const cma::boot_report& r, bool debug) {
   j["memory_cma_reserved_k"] = r.memory_cma_reserved_k;
   j["cma_total_kb"] = r.cma_total_kb;
   j["panics"] = r.panics;
+  if (!r.panic_reason.empty()) j["panic_reason"] = r.panic_reason;
   j["warnings"] = r.warnings;
   j["notes"] = r.notes;
   j["assumed"] = r.assumed;
@@ -165,6 +188,24 @@ void print_area(const cma::boot_area& a) {
               static_cast<unsigned long long>(a.decl.size >> 20));
   std::printf("  alignment  %llu KiB%s\n", static_cast<unsigned long long>(a.decl.alignment >> 10),
               a.decl.fixed ? ", fixed base" : "");
+  if (a.hugetlb || a.decl.order_per_bit)
+    std::printf("  order_per_bit %u\n", a.decl.order_per_bit);
+  if (a.decl.ranges.size() > 1)
+    for (std::size_t i = 0; i < a.decl.ranges.size(); ++i)
+      std::printf("  range %zu    base_pfn 0x%llx  count %llu pages\n", i,
+                  static_cast<unsigned long long>(a.decl.ranges[i].first >> cma::page_shift),
+                  static_cast<unsigned long long>(a.decl.ranges[i].second >> cma::page_shift));
+  if (a.hugetlb) {
+    const auto& h = *a.hugetlb;
+    const unsigned long long gig_mib = (cma::page_size << h.gigantic_order) >> 20;
+    if (h.max_alloc_order < 0)
+      std::printf("  gigantic   no aligned page fits\n");
+    else
+      std::printf("  gigantic   largest order that can ever be allocated: %d (%llu KiB); %llu x %llu MiB pages at most%s\n",
+                  h.max_alloc_order, static_cast<unsigned long long>((cma::page_size << h.max_alloc_order) >> 10),
+                  static_cast<unsigned long long>(h.max_gigantic_pages), gig_mib,
+                  h.max_alloc_order < static_cast<int>(h.gigantic_order) ? " (not one is aligned inside the area)" : "");
+  }
   for (const auto& p : a.pools) {
     if (p.request.from_cma)
       std::printf("  boot alloc count=%llu align=%u pfn=0x%llx  (%s atomic pool)\n",
@@ -188,7 +229,9 @@ void print_text(const cma::boot_report& r, bool debug) {
   for (const auto& l : r.pool_lines) std::printf("%s\n", l.c_str());
   std::printf("Memory: … %lluK cma-reserved\n", static_cast<unsigned long long>(r.memory_cma_reserved_k));
   std::printf("CmaTotal: %llu kB%s\n", static_cast<unsigned long long>(r.cma_total_kb),
-              r.panics ? "  (not reached: the kernel panics while activating the area)" : "");
+              !r.panics ? ""
+              : r.panic_reason.empty() ? "  (not reached: the kernel panics while activating the area)"
+                                       : "  (not reached: the boot dies early, see warnings)");
   if (!r.warnings.empty()) std::printf("\nwarnings:\n");
   for (const auto& w : r.warnings) std::printf("  - %s\n", w.c_str());
   if (!r.notes.empty()) std::printf("\nnotes:\n");

@@ -46,7 +46,11 @@ void run(const diagnose_args& a) {
     std::printf("kernel %s rules%s%s; %llu failure lines, %llu busy bursts, %zu reservation lines%s\n",
                 r.report.kernel.c_str(), release.c_str(), r.report.kernel_assumed ? " [assumed]" : "", static_cast<unsigned long long>(f.failures_total),
                 static_cast<unsigned long long>(f.bursts_total), f.reservations.size(),
-                f.has_trace ? "; trace events too (`cmasim replay` checks them)" : "");
+                f.has_trace ? fmt::format("; trace events too: {} failed allocations, {} of them with no failure line, "
+                                          "diagnosed on the model's replay of the trace",
+                                          d.traced_failures, d.traced_unreported)
+                                  .c_str()
+                            : "");
     for (const auto& l : diagnosis_text(d, name)) std::puts(printable(l).c_str());
     if (d.findings.empty()) std::puts("no CMA failure found");
   }

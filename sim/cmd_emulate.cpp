@@ -58,6 +58,7 @@ struct emulate_options {
   std::string mem = "1G";
   std::string cmdline;
   std::string workload;
+  std::string insmod_args;
   std::string out;
 };
 
@@ -155,13 +156,13 @@ void run(const emulate_options& o) {
   ec.ram = ram;
   ec.cmdline = cmdline;
   ec.release = banner_release;
+  ec.insmod_args = o.insmod_args;
   auto booted = dev::emulated_kernel::boot(ec);
   if (auto* why = std::get_if<std::string>(&booted)) fail(*why);
   dev::emulated_kernel& E = *std::get<std::unique_ptr<dev::emulated_kernel>>(booted);
   const cma::boot_report& boot = E.boot_rep();
   const cma::allocator& area = E.area();
   const cma::profile& prof = E.prof();
-  const dev::cma_test_params& params = E.module_params();
   const cma::boot_area* def = nullptr;
   for (const auto& a : boot.areas)
     if (a.is_default && a.decl.ok() && a.activated) def = &a;
@@ -176,7 +177,9 @@ void run(const emulate_options& o) {
     }
   steps_txt += fmt::format("@@CMA_RESERVED line='[    0.000000] {}' base=0x{:016x} mib={}\n", reserved_line,
                            area.base_pfn() << cma::page_shift, area.count() >> 8);
-  steps_txt += fmt::format("@@INSMOD uptime=3.00 params=cma_base=0x{:016x} cma_size={} \n", params.cma_base, params.cma_size);
+  // init.sh's line: the boot line's base and size, then --insmod-args as given (a later word wins in insmod).
+  steps_txt += fmt::format("@@INSMOD uptime=3.00 params=cma_base=0x{:016x} cma_size={} {}\n", area.base_pfn() << cma::page_shift,
+                           area.count() << cma::page_shift, o.insmod_args);
   steps_txt += "@@INSMOD rc=0\n";
   // One step every 10 ms after insmod, each a trace marker then the device call 1 µs later.
   const dev::trace_task rig{"rig", 100, 0};
@@ -260,6 +263,9 @@ void add_emulate_command(CLI::App& app) {
   cmd->add_option("--cmdline", o->cmdline, "kernel arguments, e.g. 'cma=64M' (the recorder's own are added)");
   cmd->add_option("--workload", o->workload, "workload file (one device command per line)")->required();
   cmd->add_option("--out", o->out, "output folder (the layout `cmasim record` writes)")->required();
+  cmd->add_option("--insmod-args", o->insmod_args,
+                  "cma_test's parameters after the recorder's own, as `cmasim record --insmod-args` gave them "
+                  "(e.g. 'cma_size=33554432')");
   cmd->callback([o] { run(*o); });
 }
 

@@ -8,6 +8,9 @@
 // set, it must exist), $CMASIM_SOURCE_DIR/sim/recorder/record.sh, then the source tree this binary was
 // built from (the CMASIM_SOURCE_DIR compile definition).
 //
+// --kernel: 6.1, 6.12 (bookworm), 7 / 7.N / 7.N.M+debNN-arm64 (trixie-backports, else sid,
+// through a private apt configuration; the module is built in a cached trixie chroot).
+//
 // Exit codes: 0 recorded; 2 bad arguments; otherwise record.sh's own code
 // (3 missing package or tool, 4 build failed, 5 boot or guest failed, 6 watchdog).
 #include "commands.hpp"
@@ -20,6 +23,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <sys/wait.h>
@@ -40,6 +44,7 @@ struct record_options {
   std::string out;
   unsigned timeout = 600;
   unsigned smp = 1;
+  std::string cpu;
   std::string cache;
   bool keep_work = false;
 };
@@ -65,6 +70,18 @@ std::string find_recorder() {
   fmt::print(stderr, "cmasim record: sim/recorder/record.sh not found (tried:{}); set CMASIM_RECORDER\n",
              tried.empty() ? " nothing" : tried);
   throw CLI::RuntimeError(exit_usage);
+}
+
+// 6.1, 6.12, 7, 7.N (N of one or two digits), or a full release "6.…-arm64" / "7.…-arm64"
+// (record.sh resolves and checks the rest).
+bool kernel_arg_ok(const std::string& k) {
+  if (k == "6.1" || k == "6.12" || k == "7") return true;
+  const auto digits = [](std::string_view s) {
+    return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos;
+  };
+  if (k.rfind("7.", 0) == 0 && k.size() <= 4 && digits(std::string_view(k).substr(2))) return true;
+  return (k.rfind("6.", 0) == 0 || k.rfind("7.", 0) == 0) && k.size() > 8 &&
+         k.compare(k.size() - 6, 6, "-arm64") == 0;
 }
 
 int run(const std::vector<std::string>& argv) {
@@ -94,8 +111,11 @@ int run(const std::vector<std::string>& argv) {
 void add_record_command(CLI::App& app) {
   auto o = std::make_shared<record_options>();
   CLI::App* cmd = app.add_subcommand(
-      "record", "Boot a real Debian arm64 kernel in QEMU with kmod/cma_test.ko and record a workload");
-  cmd->add_option("--kernel", o->kernel, "6.1, 6.12, or a full release such as 6.1.0-57-arm64")->required();
+      "record", "Boot a real Debian arm64 kernel (6.1, 6.12 or 7.x) in QEMU with kmod/cma_test.ko and record a workload");
+  cmd->add_option("--kernel", o->kernel,
+                  "6.1, 6.12, 7 (newest 7.x), 7.N (newest 7.N.*), or a full release such as 6.1.0-57-arm64 or "
+                  "7.3.4+deb13-arm64")
+      ->required();
   cmd->add_option("--mem", o->mem, "guest RAM, e.g. 1G or 512M (default 1G)");
   cmd->add_option("--cmdline", o->cmdline, "extra kernel arguments, e.g. 'cma=64M'");
   cmd->add_option("--workload", o->workload, "workload file (one device command per line)")
@@ -105,13 +125,14 @@ void add_record_command(CLI::App& app) {
   cmd->add_option("--timeout", o->timeout, "watchdog in seconds for the guest (default 600)")
       ->check(CLI::Range(1u, 86400u));
   cmd->add_option("--smp", o->smp, "guest CPUs (default 1)")->check(CLI::Range(1u, 8u));
+  cmd->add_option("--cpu", o->cpu, "QEMU CPU model (default cortex-a57, as the committed recordings)");
   cmd->add_option("--cache", o->cache, "download cache (default $CMASIM_CACHE or ~/.cache/cmasim)");
   cmd->add_flag("--keep-work", o->keep_work, "keep the build/initramfs work folder");
   cmd->callback([o] {
-    if (o->kernel != "6.1" && o->kernel != "6.12" &&
-        !(o->kernel.rfind("6.", 0) == 0 && o->kernel.size() > 6 &&
-          o->kernel.compare(o->kernel.size() - 6, 6, "-arm64") == 0)) {
-      fmt::print(stderr, "cmasim record: --kernel must be 6.1, 6.12 or a release like 6.1.0-57-arm64, not '{}'\n",
+    if (!kernel_arg_ok(o->kernel)) {
+      fmt::print(stderr,
+                 "cmasim record: --kernel must be 6.1, 6.12, 7, 7.N or a release like 6.1.0-57-arm64 or "
+                 "7.3.4+deb13-arm64, not '{}'\n",
                  o->kernel);
       throw CLI::RuntimeError(exit_usage);
     }
@@ -120,6 +141,7 @@ void add_record_command(CLI::App& app) {
                                   "--timeout",  std::to_string(o->timeout), "--smp",
                                   std::to_string(o->smp)};
     if (!o->cmdline.empty()) argv.insert(argv.end(), {"--cmdline", o->cmdline});
+    if (!o->cpu.empty()) argv.insert(argv.end(), {"--cpu", o->cpu});
     if (!o->cache.empty()) argv.insert(argv.end(), {"--cache", o->cache});
     if (o->keep_work) argv.emplace_back("--keep-work");
     const int rc = run(argv);

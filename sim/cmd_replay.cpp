@@ -481,6 +481,16 @@ void print_text(const cma::replay_report& r, const std::vector<input_file>& file
                     r.count >> 8, r.order_per_bit, r.area_source));
   else
     out("area: none found");
+  for (std::size_t i = 1; i < r.areas.size(); ++i) { // the others, each with its own operations
+    const auto& x = r.areas[i];
+    out(fmt::format("area {}: base_pfn {:#x}, {} pages ({} MiB), order_per_bit {}, from {}", x.name, x.base_pfn, x.count,
+                    x.count >> 8, x.order_per_bit, x.source));
+  }
+  if (r.areas.size() > 1)
+    for (const auto& x : r.areas)
+      out(fmt::format("  {}: {} operations, {} matched, {} diverged, {} inferred; at the end {} pages used, {} free, "
+                      "largest free run {}",
+                      x.name, x.op_count(), x.verdicts[0], x.verdicts[1], x.verdicts[2], x.used, x.free, x.maxchunk));
   if (r.mid_stream) out("log starts mid-stream: what had to be assumed is marked inferred");
   for (const auto& n : r.notes) out("note: " + n);
   out(fmt::format("operations: {} seen, {} matched, {} diverged, {} inferred, {} unchecked", r.op_count(),
@@ -558,6 +568,20 @@ void print_json(const cma::replay_report& r, const std::vector<input_file>& file
   j["kernel"] = {{"series", r.kernel}, {"release", r.kernel_release}, {"assumed", r.kernel_assumed}};
   j["area"] = {{"known", r.area_known}, {"source", r.area_source}, {"name", r.area_name}, {"base_pfn", r.base_pfn},
                {"count", r.count}, {"order_per_bit", r.order_per_bit}};
+  j["areas"] = json::array(); // every area replayed, the default one (j["area"]) first
+  for (const auto& x : r.areas)
+    j["areas"].push_back({{"name", x.name},
+                          {"source", x.source.empty() ? r.area_source : x.source},
+                          {"base_pfn", x.base_pfn},
+                          {"count", x.count},
+                          {"order_per_bit", x.order_per_bit},
+                          {"ops", x.op_count()},
+                          {"matched", x.verdicts[0]},
+                          {"diverged", x.verdicts[1]},
+                          {"inferred", x.verdicts[2]},
+                          {"used", x.used},
+                          {"free", x.free},
+                          {"maxchunk", x.maxchunk}});
   j["mid_stream"] = r.mid_stream;
   j["summary"] = {{"ops", r.op_count()},
                   {"matched", r.count_of(cma::verdict::matched)},

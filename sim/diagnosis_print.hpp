@@ -5,7 +5,8 @@
 //   { "schema": 1, "areas": [ {name, base, size, source} ],
 //     "findings": [ {cause, why, area, count, errno, occurrences, suppressed, first, last,
 //                    evidence: [ {file, line} ], explanation, advice, fallback, during_boot, align, align_source} ],
-//     "notes": [ … ] }
+//     "notes": [ … ], "trace": {failed, unreported} }  (trace: the failed allocations a trace beside the
+//     log shows, and how many of them no failure line reports; 0/0 without a trace)
 // base/size in bytes (null when the log does not say), first/last in seconds since boot.
 #pragma once
 
@@ -68,6 +69,7 @@ inline nlohmann::json diagnosis_json(const cma::diagnose::diagnosis& d, const st
   namespace dg = cma::diagnose;
   nlohmann::json j;
   j["schema"] = diagnosis_schema;
+  j["trace"] = {{"failed", d.traced_failures}, {"unreported", d.traced_unreported}};
   j["areas"] = nlohmann::json::array();
   for (const auto& a : d.areas)
     j["areas"].push_back({{"name", a.name},

@@ -41,11 +41,28 @@ inline std::string strip_ts(const std::string& line) {
   return line;
 }
 
-/// The recordings of tests/data/recorded that carry their workload, in name order.
+/// Can the device emulation (cma::device::emulated_kernel, the cma_test device) drive this
+/// recording?  Not yet (issue 14, said in README): a workload with `huge` steps (hugetlb
+/// gigantic pages: no hugetlb area in the emulated machine) or a 7.x kernel (its boot places
+/// the area and its single atomic pool differently; not modelled in the boot model yet).
+/// `cmasim replay` checks those recordings in full (tests/test_replay_areas.cpp, cli.replay.recorded.*).
+inline bool device_emulation_covers(const std::filesystem::path& dir) {
+  std::ifstream k(dir / "kernel.txt");
+  for (std::string l; std::getline(k, l);)
+    if (l.rfind("release=7.", 0) == 0) return false;
+  std::ifstream w(dir / "workload.txt");
+  for (std::string l; std::getline(w, l);)
+    if (const auto c = cma::formats::workload::command(l); c && c->rfind("huge ", 0) == 0) return false;
+  return true;
+}
+
+/// The recordings of tests/data/recorded that carry their workload and that the device
+/// emulation covers (device_emulation_covers), in name order.
 inline std::vector<std::filesystem::path> recordings_with_workload() {
   std::vector<std::filesystem::path> dirs;
   for (const auto& e : std::filesystem::directory_iterator(data_path("recorded")))
-    if (e.is_directory() && std::filesystem::exists(e.path() / "workload.txt")) dirs.push_back(e.path());
+    if (e.is_directory() && std::filesystem::exists(e.path() / "workload.txt") && device_emulation_covers(e.path()))
+      dirs.push_back(e.path());
   std::sort(dirs.begin(), dirs.end());
   return dirs;
 }

@@ -8,6 +8,8 @@
 // (answer lines removed), and compare: the kernel's `cma: Reserved/Failed` line,
 // the `cma-reserved` K of the Memory: line, CmaTotal, the DMA pool lines and the
 // (count, align, pfn) of every boot-time cma_alloc in trace.txt.
+#include "boot_helpers.hpp"
+
 #include <cma/boot/boot.hpp>
 #include <cma/formats/memblock_debug.hpp>
 
@@ -153,15 +155,7 @@ const std::vector<std::string> all_traces = {
     "place_default_1G", "place_range_1G2G", "place_fixed_0x50", "place_fixed_0x48", "place_cma0",
     "place_toobig",     "smoke",            "seed_cma1G",       "frag_run1",        "busy"};
 
-cma::boot_report boot(const cma::kernel_version& kv, cma::arch a, cma::phys_addr_t ram,
-                      const std::string& cmdline) {
-  cma::boot_config c;
-  c.kernel = kv;
-  c.a = a;
-  c.ram_size = ram;
-  c.cmdline = cmdline;
-  return cma::simulate_boot(c);
-}
+using cmatest::boot;
 
 bool has_warning(const cma::boot_report& r, const std::string& part) {
   for (const auto& w : r.warnings)

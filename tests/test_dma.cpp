@@ -738,8 +738,9 @@ recording_tally replay_recording(const std::filesystem::path& dir) {
 
 } // namespace
 
-//  Coverage, pinned (update when a recording is added): 11 recordings (smoke, busy, legacy, exhaust, toolarge on
-//  6.1 and 6.12, rand-6.1-cma64M, rand-6.12-cma48M, regress-6.12-nowarn-failure-order); 1362
+//  Coverage, pinned (update when a recording is added): 12 recordings (smoke, busy, legacy, exhaust, toolarge on
+//  6.1 and 6.12, toolarge-6.12-cma16M-insmod32M, rand-6.1-cma64M, rand-6.12-cma48M,
+//  regress-6.12-nowarn-failure-order; the hugetlb and 7.x ones are not emulated: helpers.hpp); 1362
 //  op=alloc lines — 1132 with a cma_alloc call whose count/align the kernel's own line confirms,
 //  230 single pages the kernel sent to the page allocator, 9 CMA failures the page allocator
 //  served, 78 NULLs (CMA failed above 4 MiB) — 1238 op=free lines, 3691 "cma: " kernel lines,
@@ -749,7 +750,8 @@ TEST_CASE("every allocation and free of every real 6.1 / 6.12 recording goes the
               warnings = 0;
   std::vector<std::filesystem::path> dirs;
   for (const auto& e : std::filesystem::directory_iterator(cmatest::data_path("recorded")))
-    if (e.is_directory() && std::filesystem::exists(e.path() / "dmesg.txt")) dirs.push_back(e.path());
+    if (e.is_directory() && std::filesystem::exists(e.path() / "dmesg.txt") && cmatest::device_emulation_covers(e.path()))
+      dirs.push_back(e.path()); // hugetlb / 7.x recordings: helpers.hpp says why they are not here
   std::sort(dirs.begin(), dirs.end());
   for (const auto& d : dirs) {
     CAPTURE(d.filename().string());
@@ -763,13 +765,13 @@ TEST_CASE("every allocation and free of every real 6.1 / 6.12 recording goes the
                      << singles << ", page-allocator fallback after CMA " << fallbacks << ", NULL " << failures
                      << "), op=free " << frees << ", kernel cma: lines compared " << lines << ", warnings "
                      << warnings);
-  CHECK(recordings == 11);
-  CHECK(allocs == 1409);
-  CHECK(calls == 1179);
+  CHECK(recordings == 12);
+  CHECK(allocs == 1418);
+  CHECK(calls == 1188);
   CHECK(singles == 230);
   CHECK(fallbacks == 11);
-  CHECK(failures == 82);
-  CHECK(frees == 1281);
-  CHECK(lines == 3840);
-  CHECK(warnings == 5);
+  CHECK(failures == 87);
+  CHECK(frees == 1285);
+  CHECK(lines == 3863);
+  CHECK(warnings == 6);
 }

@@ -4,6 +4,10 @@
 // "not understood" (reported), never as a wrong event, and never crash.
 #include <cma/formats/kmsg.hpp>
 #include <cma/formats/log_reader.hpp>
+#include <cma/replay/field_log.hpp>
+#include <cma/replay/replay.hpp>
+
+#include "helpers.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -382,6 +386,13 @@ TEST_CASE("field: truncations of every new line kind never crash and never give 
       "DMA alloc FAILED: [sysmem] size=33554432",
       "sun6i-csi 1cb0000.csi: dma_alloc_coherent of size 3133440 failed",
       "kworker/0:1: page allocation failure: order:11, mode:0xcc0(GFP_KERNEL), nodemask=(null)",
+      "cma: Reserved 1024 MiB in 1 range",
+      "hugetlb_cma: reserve 1024 MiB, up to 1024 MiB per node",
+      "hugetlb_cma: reserved 1024 MiB on node 0",
+      "hugetlb_cma: cma area must be a multiple of 1024 MiB",
+      "hugetlb_cma: reservation failed: err -12, node 1",
+      "cma: __cma_release_frozen(page 0000000067b21500, count 256)",
+      "cma: find_cma_memrange(page 00000000f9ac9b4c, count 1, no cma range matches the page range)",
   };
   for (const auto& full : lines) {
     const auto whole = f::kmsg::parse_line(full);
@@ -397,5 +408,205 @@ TEST_CASE("field: truncations of every new line kind never crash and never give 
       // indistinguishable from a truncated one)
       CHECK(p.event->index() == whole.event->index());
     }
+  }
+}
+
+// ------------------------------------------------------------ 6.15+ multi-range areas and hugetlb_cma
+// Verbatim from tests/data/recorded/huge-{6.1,6.12,7.3}-cma32M-hugetlb1G/dmesg.txt, and the
+// format strings of cma_declare_contiguous_multi (mm/cma.c 6.15+: "in %d range%s", str_plural)
+// and hugetlb_cma_reserve (mm/hugetlb.c ≤ 6.14, mm/hugetlb_cma.c 6.15+).
+TEST_CASE("field: 6.15 Reserved N MiB in R range[s] → reserved_ranges, singular and plural") {
+  auto one = field_event<ev::reserved_ranges>("[    0.000000] cma: Reserved 1024 MiB in 1 range");
+  CHECK(one.mib == 1024);
+  CHECK(one.ranges == 1);
+  auto two = field_event<ev::reserved_ranges>("cma: Reserved 2048 MiB in 2 ranges");
+  CHECK(two.mib == 2048);
+  CHECK(two.ranges == 2);
+  rejected("cma: Reserved 1024 MiB in 1 ranges"); // the kernel prints "range" for one
+  rejected("cma: Reserved 2048 MiB in 2 range");  // and "ranges" for more
+  rejected("cma: Reserved 1024 MiB in 0 ranges");
+  rejected("cma: Reserved 1024 MiB in range");
+  rejected("cma: Reserved 1024 MiB in 1 range at 0x80000000");
+  rejected("cma: Reserved MiB in 1 range");
+  const auto p = f::kmsg::parse_line("cma: Reserved 2048 MiB in 2 range");
+  CHECK(p.why.find("expected") != std::string::npos);
+}
+
+TEST_CASE("field: hugetlb_cma reserve and reserved lines → hugetlb_cma_reserve, hugetlb_cma_reserved") {
+  auto plan = field_event<ev::hugetlb_cma_reserve>("[    0.000000] hugetlb_cma: reserve 1024 MiB, up to 1024 MiB per node");
+  CHECK(plan.mib == 1024);
+  CHECK(plan.per_node_mib == 1024);
+  auto done = field_event<ev::hugetlb_cma_reserved>("[    0.000000] hugetlb_cma: reserved 1024 MiB on node 0");
+  CHECK(done.mib == 1024);
+  CHECK(done.node == 0);
+  // 7.x hugetlb_cma=N%: the percentage is printed too
+  auto pct = field_event<ev::hugetlb_cma_reserve>("hugetlb_cma: reserve 3072 MiB (10%), up to 1024 MiB per node");
+  CHECK(pct.mib == 3072);
+  CHECK(pct.per_node_mib == 1024);
+  auto pct_node = field_event<ev::hugetlb_cma_reserved>("hugetlb_cma: reserved 512 MiB (25%) on node 1");
+  CHECK(pct_node.mib == 512);
+  CHECK(pct_node.node == 1);
+}
+
+TEST_CASE("field: hugetlb_cma warnings of every version → hugetlb_cma_rejected with the MiB they name") {
+  struct row {
+    const char* line;
+    std::optional<std::uint64_t> mib;
+  };
+  const row rows[] = {
+      {"[    0.000000] hugetlb_cma: cma area must be a multiple of 1024 MiB", 1024},      // 6.15+
+      {"hugetlb_cma: cma area of node 1 must be a multiple of 1024 MiB", 1024},          // 6.15+
+      {"hugetlb_cma: cma area should be at least 1024 MiB", 1024},                       // ≤ 6.14
+      {"hugetlb_cma: cma area of node 0 should be at least 1024 MiB", 1024},             // ≤ 6.14
+      {"hugetlb_cma: invalid node 3 specified", std::nullopt},
+      {"hugetlb_cma: reservation failed: err -12, node 1", std::nullopt},
+      {"hugetlb_cma: reserved area spans zones: err 0, node 0", std::nullopt},           // 6.15+
+      {"hugetlb_cma: the option isn't supported by current arch", std::nullopt},
+      {"hugetlb_cma: invalid percentage 150", std::nullopt},                             // 7.x
+      {"hugetlb_cma: invalid percentage 150 for node 0", std::nullopt},                  // 7.x
+      {"hugetlb_cma: reservation size rounded down to 0 from 200 MiB (5%)", 200},         // 7.x
+      {"hugetlb_cma: reservation size rounded down to 0 from 200 MiB (5%) on node 1", 200},
+  };
+  for (const auto& r : rows) {
+    auto e = field_event<ev::hugetlb_cma_rejected>(r.line);
+    CHECK(e.mib == r.mib);
+    CHECK(std::string_view(r.line).ends_with(e.message));
+    CHECK_FALSE(e.message.starts_with("hugetlb_cma"));
+  }
+}
+
+TEST_CASE("field: a hugetlb_cma line the parser does not know is reported, never dropped") {
+  for (const char* line : {
+           "hugetlb_cma: reserve 1024 MiB",                          // cut
+           "hugetlb_cma: reserve MiB, up to 1024 MiB per node",
+           "hugetlb_cma: reserve -1024 MiB, up to 1024 MiB per node",
+           "hugetlb_cma: reserved 1024 MiB on node",
+           "hugetlb_cma: reserved 1024 MiB on node zero",
+           "hugetlb_cma: reserved 1024 MiB",
+           "hugetlb_cma: cma area must be a multiple of MiB",
+           "hugetlb_cma: cma area must be a multiple of 1024 MiB, really",
+           "hugetlb_cma: reservation failed: err -12",
+           "hugetlb_cma: invalid node x specified",
+           "hugetlb_cma: something new in 8.0",
+           "hugetlb_cma:",
+           "[    0.000000] hugetlb_cma: ",
+       }) {
+    rejected(line);
+    INFO(line);
+    const auto p = f::kmsg::parse_line(line);
+    CHECK(p.status == f::line_status::malformed);
+    CHECK(p.why.starts_with("hugetlb_cma: expected"));
+  }
+  // the specific form is named when the line starts like one
+  CHECK(f::kmsg::parse_line("hugetlb_cma: reservation failed: err -12").why.find("err <") == std::string::npos);
+  CHECK(f::kmsg::parse_line("hugetlb_cma: reservation failed: err -12").why.find("reservation failed: err %d, node %d") !=
+        std::string::npos);
+  // mm/hugetlb.c's note when hugetlb_cma= is set: understood, carries nothing
+  skipped("[    0.000000] HugeTLB: hugetlb_cma is enabled, skip boot time allocation");
+}
+
+// ------------------------------------------------------------ field_log on the real recordings
+namespace {
+cma::field_report field_of(const std::string& rel) {
+  const auto log = f::read_log(cmatest::read_fixture(rel));
+  INFO(rel);
+  for (const auto& u : log.unrecognised) UNSCOPED_INFO(u.line << ": " << u.text << " — " << u.why);
+  CHECK(log.unrecognised.empty());
+  cma::field_log fl;
+  for (const auto& e : log.events) fl.on(e.what, e.where);
+  fl.finish();
+  return std::move(fl).result();
+}
+struct want_area {
+  std::string name;
+  std::optional<std::uint64_t> base;
+  cma::page_count count;
+  bool is_default;
+};
+void check_areas(const cma::field_report& r, const std::vector<want_area>& want) {
+  REQUIRE(r.areas.size() == want.size());
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    INFO(want[i].name);
+    CHECK(r.areas[i].name == want[i].name);
+    CHECK(r.areas[i].base == want[i].base);
+    CHECK(r.areas[i].count == want[i].count);
+    CHECK(r.areas[i].is_default == want[i].is_default);
+  }
+}
+constexpr cma::page_count mib_pages(std::uint64_t mib) { return mib * 256; }
+} // namespace
+
+//   6.1:  hugetlb_cma: reserve 1024 MiB … / cma: Reserved 1024 MiB at 0xbf800000 / hugetlb_cma: reserved … node 0
+//         … cma: Reserved 32 MiB at 0xba800000                        (the default area comes second)
+//   6.12: the same with "on node 0" / "on node -1"
+//   7.3:  cma: Reserved 32 MiB at 0xfd800000 … cma: Reserved 1024 MiB in 1 range / hugetlb_cma: reserved … node 0
+// Expect the hugetlb area named hugetlb0 (the name the 7.3 call lines print), the default "reserved".
+TEST_CASE("field_log: the five real 6.1/6.12/7.3 dmesg files name their areas as failure lines do") {
+  check_areas(field_of("recorded/huge-6.1-cma32M-hugetlb1G/dmesg.txt"),
+              {{"hugetlb0", 0xbf800000, mib_pages(1024), false}, {"reserved", 0xba800000, mib_pages(32), true}});
+  check_areas(field_of("recorded/huge-6.12-cma32M-hugetlb1G/dmesg.txt"),
+              {{"hugetlb0", 0x80000000, mib_pages(1024), false}, {"reserved", 0xfa800000, mib_pages(32), true}});
+  check_areas(field_of("recorded/huge-7.3-cma32M-hugetlb1G/dmesg.txt"),
+              {{"reserved", 0xfd800000, mib_pages(32), true}, {"hugetlb0", std::nullopt, mib_pages(1024), false}});
+  const auto rand = field_of("recorded/rand-7.3-cma48M/dmesg.txt");
+  check_areas(rand, {{"reserved", 0x7cc00000, mib_pages(48), true}});
+  CHECK(rand.failures.size() == 10);
+  for (const auto& x : rand.failures) CHECK(x.area == "reserved");
+  const auto big = field_of("recorded/toolarge-7.3-cma16M/dmesg.txt");
+  check_areas(big, {{"reserved", 0x7ec00000, mib_pages(16), true}});
+  REQUIRE(big.failures.size() == 2);
+  CHECK(big.failures[0].count == 4096);
+  CHECK(big.failures[0].err == -16);
+  REQUIRE(big.failures[0].state); // the 7.3 show_areas split over four records
+  CHECK(big.failures[0].state->free == 3508);
+  CHECK(big.failures[0].state->total == 4096);
+  CHECK(big.failures[0].state->runs.size() == 2);
+}
+
+TEST_CASE("field_log: a Reserved line is hugetlb<K> only when the hugetlb_cma line follows it") {
+  auto run = [](const std::string& text) {
+    const auto log = f::read_log(text);
+    REQUIRE(log.unrecognised.empty());
+    cma::field_log fl;
+    for (const auto& e : log.events) fl.on(e.what, e.where);
+    fl.finish();
+    return std::move(fl).result();
+  };
+  // two nodes, the default area between them; 2 ranges on node 1
+  auto r = run("cma: Reserved 1024 MiB at 0x0000000080000000 on node 0\n"
+               "hugetlb_cma: reserved 1024 MiB on node 0\n"
+               "cma: Reserved 64 MiB at 0x00000000fa800000 on node -1\n"
+               "cma: Reserved 2048 MiB in 2 ranges\n"
+               "hugetlb_cma: reserved 2048 MiB on node 1\n");
+  check_areas(r, {{"hugetlb0", 0x80000000, mib_pages(1024), false},
+                  {"reserved", 0xfa800000, mib_pages(64), true},
+                  {"hugetlb1", std::nullopt, mib_pages(2048), false}});
+  // a Reserved line with no hugetlb line after it stays the default area, even at the end
+  check_areas(run("hugetlb_cma: reserve 1024 MiB, up to 1024 MiB per node\ncma: Reserved 32 MiB at 0x00000000ba800000\n"),
+              {{"reserved", 0xba800000, mib_pages(32), true}});
+  // a node's warning is a reservation finding of its own
+  auto w = run("hugetlb_cma: reservation failed: err -12, node 1\nhugetlb_cma: cma area must be a multiple of 1024 MiB\n");
+  REQUIRE(w.reservations.size() == 2);
+  CHECK(w.reservations[0].what == cma::field_reservation::kind::hugetlb_rejected);
+  CHECK(w.reservations[0].node == 1);
+  CHECK(w.reservations[0].name == "hugetlb1");
+  CHECK(w.reservations[0].text == "reservation failed: err -12, node 1");
+  CHECK_FALSE(w.reservations[0].mib);
+  CHECK(w.reservations[1].name == "hugetlb");
+  CHECK(w.reservations[1].mib == 1024);
+  CHECK(w.areas.empty());
+}
+
+// What `cmasim replay <dmesg.txt>` says of the same files: every line about CMA understood
+// (divergences of the model are the replay core's business, not the parser's).
+TEST_CASE("replay: the five real 6.1/6.12/7.3 hugetlb and 7.3 dmesg files have no line not understood") {
+  for (const char* rel : {"recorded/huge-6.1-cma32M-hugetlb1G/dmesg.txt", "recorded/huge-6.12-cma32M-hugetlb1G/dmesg.txt",
+                          "recorded/huge-7.3-cma32M-hugetlb1G/dmesg.txt", "recorded/rand-7.3-cma48M/dmesg.txt",
+                          "recorded/toolarge-7.3-cma16M/dmesg.txt"}) {
+    INFO(rel);
+    const auto rep = cma::replay({f::read_log(cmatest::read_fixture(rel))});
+    for (const auto& u : rep.unrecognised) UNSCOPED_INFO(u.line << ": " << u.text << " — " << u.why);
+    CHECK(rep.unrecognised_total == 0);
+    CHECK(rep.unrecognised.empty());
   }
 }

@@ -144,6 +144,78 @@ TEST_CASE("kmsg: the pr_debug lines of mm/cma.c in the 4.15, 6.1, 6.6 and 6.12 f
   CHECK(inv.count == 1);
 }
 
+// Verbatim from tests/data/recorded/{huge,rand,toolarge}-7.3-* (Debian 7.3.4, dyndbg mm/cma.c +p).
+TEST_CASE("kmsg: the 7.x pr_debug lines of mm/cma.c — __cma_alloc_frozen, __cma_release_frozen, find_cma_memrange") {
+  auto call = event_of<ev::alloc_call>("[    5.513462] cma: __cma_alloc_frozen(cma 00000000091f6b87, name: hugetlb0, count 8192, align 13)");
+  CHECK(call.func == "__cma_alloc_frozen");
+  CHECK(call.cma_token == "00000000091f6b87");
+  CHECK(call.name == "hugetlb0");
+  CHECK(call.count == 8192);
+  CHECK(call.align == 13);
+  auto early = event_of<ev::alloc_call>("[    1.080811] cma: __cma_alloc_frozen(cma (____ptrval____), name: reserved, count 128, align 7)");
+  CHECK(early.cma_token == "(____ptrval____)");
+  CHECK(early.name == "reserved");
+  auto ret = event_of<ev::alloc_returned>("[    5.630359] cma: __cma_alloc_frozen(): returned 000000004fadae02");
+  CHECK(ret.func == "__cma_alloc_frozen");
+  CHECK(ret.page_token == "000000004fadae02");
+  CHECK_FALSE(ret.null());
+  CHECK(event_of<ev::alloc_returned>("[    4.084352] cma: __cma_alloc_frozen(): returned 0000000000000000").null());
+  CHECK(event_of<ev::alloc_returned>("[    1.119532] cma: __cma_alloc_frozen(): returned (____ptrval____)").page_token ==
+        "(____ptrval____)");
+  auto rel = event_of<ev::release_debug>("[    9.864585] cma: __cma_release_frozen(page 0000000067b21500, count 256)");
+  CHECK(rel.page_token == "0000000067b21500");
+  CHECK(rel.count == 256);
+  auto hit = event_of<ev::memrange_lookup>("[    9.864405] cma: find_cma_memrange(page 0000000067b21500, count 256)");
+  CHECK(hit.page_token == "0000000067b21500");
+  CHECK(hit.count == 256);
+  CHECK(hit.matched);
+  auto miss = event_of<ev::memrange_lookup>(
+      "[    3.537988] cma: find_cma_memrange(page 00000000f9ac9b4c, count 1, no cma range matches the page range)");
+  CHECK(miss.page_token == "00000000f9ac9b4c");
+  CHECK(miss.count == 1);
+  CHECK_FALSE(miss.matched);
+  auto failed = event_of<ev::alloc_failed>("[    4.083553] cma: __cma_alloc_frozen: reserved: alloc failed, req-size: 4096 pages, ret: -16");
+  CHECK(failed.func == "__cma_alloc_frozen");
+  CHECK(failed.name == "reserved");
+  CHECK(failed.count == 4096);
+  CHECK(failed.ret == -16);
+  // malformed: reported with what was expected, never a wrong event
+  for (const char* bad : {"cma: __cma_release_frozen(page 0000000067b21500, count )",
+                          "cma: __cma_release_frozen(page 0000000067b21500)",
+                          "cma: __cma_release_frozen(0000000067b21500, count 256)",
+                          "cma: find_cma_memrange(page 0000000067b21500, count 256",
+                          "cma: find_cma_memrange(page 0000000067b21500, count x)",
+                          "cma: find_cma_memrange(page 0000000067b21500, count 256, no cma range)",
+                          "cma: find_cma_memrange(0000000067b21500, count 256)"}) {
+    INFO(bad);
+    auto p = f::kmsg::parse_line(bad);
+    CHECK(p.status == f::line_status::malformed);
+    CHECK(p.why.find("expected") != std::string::npos);
+  }
+}
+
+// The 7.3 failure's show_areas, split over four records (toolarge-7.3-cma16M, verbatim).
+TEST_CASE("kmsg: the 7.x failure line and its show_areas split over lines") {
+  auto r = f::read_log("[    4.083553] cma: __cma_alloc_frozen: reserved: alloc failed, req-size: 4096 pages, ret: -16\n"
+                       "[    4.083577] cma: number of available pages: \n"
+                       "[    4.083629] cma: range 0: +224@32+3284@812\n"
+                       "[    4.084290] cma: \n"
+                       "[    4.084312] => 3508 free of 4096 total pages\n");
+  CHECK(r.unrecognised.empty());
+  REQUIRE(r.events.size() == 3);
+  CHECK(std::get<ev::alloc_failed>(r.events[0].what).count == 4096);
+  const auto& range = std::get<ev::show_areas_range>(r.events[1].what);
+  CHECK(range.range == 0);
+  REQUIRE(range.runs.size() == 2);
+  CHECK(range.runs[0].len == 224);
+  CHECK(range.runs[0].at == 32);
+  CHECK(range.runs[1].len == 3284);
+  CHECK(range.runs[1].at == 812);
+  const auto& total = std::get<ev::show_areas_total>(r.events[2].what);
+  CHECK(total.free == 3508);
+  CHECK(total.total == 4096);
+}
+
 TEST_CASE("kmsg: failure lines with and without an area name, and show_areas") {
   auto old = event_of<ev::alloc_failed>("[  3.1] cma: cma_alloc: alloc failed, req-size: 1 pages, ret: -16");
   CHECK_FALSE(old.name);

@@ -187,6 +187,21 @@ public:
     for (const auto& rg : ranges_) best = std::max<page_count>(best, rg.bitmap.longest_run() << order_per_bit_);
     return best;
   }
+  /// Could `count` pages at `align` fit if every page were free?  The bitmap search's first
+  /// candidate with everything free (bitmap_find_next_zero_area_off from bit 0: the first bit
+  /// whose absolute pfn is aligned) plus the request must stay inside a range.  False means
+  /// no occupancy can serve it: e.g. a 1 GiB page from a 1 GiB area whose base is not 1 GiB
+  /// aligned (6.1 arm64's hugetlb area).
+  bool can_ever_hold(page_count count, unsigned align) const {
+    const bitmap_no_t mask = cma_bitmap_aligned_mask(order_per_bit_, align);
+    const bitmap_no_t bits = cma_bitmap_pages_to_bits(order_per_bit_, count);
+    for (const auto& rg : ranges_) {
+      const bitmap_no_t offset = cma_bitmap_aligned_offset(rg.base_pfn, order_per_bit_, align);
+      const bitmap_no_t first = ((offset + mask) & ~mask) - offset;
+      if (first <= rg.bitmap_maxno() && bits <= rg.bitmap_maxno() - first) return true;
+    }
+    return false;
+  }
   std::vector<free_run> free_runs() const {
     std::vector<free_run> out;
     for (unsigned i = 0; i < ranges_.size(); ++i) {

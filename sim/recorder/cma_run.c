@@ -8,7 +8,13 @@
  *                               followed by one "@@STEP N rc=... cmd=... | ..." line
  *                               with CmaTotal/CmaFree and the CMA vmstat counters.
  *                               The pseudo-command "read" does a read() instead of
- *                               a write (the legacy free-oldest).
+ *                               a write (the legacy free-oldest); "huge SIZE N"
+ *                               (SIZE 32M, 1G, ... the huge page size) writes N to
+ *                               /sys/kernel/mm/hugepages/hugepages-<kB>kB/nr_hugepages
+ *                               instead of the device (gigantic pages come from the
+ *                               hugetlb_cma= area) and appends " nr_hugepages=N
+ *                               free_hugepages=M" (read back after the write) to its
+ *                               @@STEP line, after the counters.
  *   cma_run cmd CMD...          write each CMD as one step (same output); exits
  *                               with the number of steps that failed
  *   cma_run fuzz SEED N WRITERS N random writes (garbage, overlong, binary, valid
@@ -34,8 +40,69 @@
 #define DEV "/dev/cma_test"
 #define MARKER "/sys/kernel/tracing/trace_marker"
 
-static int dev_fd = -1, marker_fd = -1;
+static int dev_fd = -1, dev_errno, marker_fd = -1;
 static unsigned long step_no;
+
+#define HUGE_DIR "/sys/kernel/mm/hugepages/hugepages-"
+
+/* "huge SIZE N": SIZE in bytes with an optional K/M/G suffix -> its sysfs folder's
+ * kB; 0 if the command is not of that form. */
+static unsigned long huge_kb(const char *cmd, unsigned long *count)
+{
+	char unit = 0, extra;
+	unsigned long size, n;
+	int k = sscanf(cmd, "huge %lu%c %lu %c", &size, &unit, &n, &extra);
+
+	if (strncmp(cmd, "huge ", 5) || k != 3)
+		return 0;
+	switch (unit) {
+	case 'K': break;
+	case 'M': size <<= 10; break;
+	case 'G': size <<= 20; break;
+	default: return 0;
+	}
+	*count = n;
+	return size;
+}
+
+static long read_ulong(const char *path)
+{
+	char buf[32];
+	long v = -1;
+	int fd = open(path, O_RDONLY);
+
+	if (fd >= 0) {
+		ssize_t r = read(fd, buf, sizeof buf - 1);
+
+		if (r > 0) {
+			buf[r] = '\0';
+			v = strtol(buf, NULL, 10);
+		}
+		close(fd);
+	}
+	return v;
+}
+
+/* writes n to nr_hugepages of the kb-sized pages; fills tail with what it reads back */
+static int huge_step(unsigned long kb, unsigned long n, char *tail, size_t len)
+{
+	char path[128], num[32];
+	int rc = 0, fd, k;
+
+	snprintf(path, sizeof path, HUGE_DIR "%lukB/nr_hugepages", kb);
+	k = snprintf(num, sizeof num, "%lu", n);
+	fd = open(path, O_WRONLY);
+	if (fd < 0 || write(fd, num, (size_t)k) < 0)
+		rc = -errno;
+	if (fd >= 0)
+		close(fd);
+	snprintf(path, sizeof path, HUGE_DIR "%lukB/nr_hugepages", kb);
+	long nr = read_ulong(path);
+	snprintf(path, sizeof path, HUGE_DIR "%lukB/free_hugepages", kb);
+	long fr = read_ulong(path);
+	snprintf(tail, len, " nr_hugepages=%ld free_hugepages=%ld", nr, fr);
+	return rc;
+}
 
 static void read_counters(char *out, size_t len)
 {
@@ -72,14 +139,23 @@ static void read_counters(char *out, size_t len)
 
 static int do_step(const char *cmd)
 {
-	char mark[256], counters[256];
+	char mark[256], counters[256], tail[96] = "";
+	unsigned long kb, n = 0;
 	int rc = 0;
 
+	kb = huge_kb(cmd, &n);
+	if (!kb && dev_fd < 0) {
+		errno = dev_errno;
+		perror(DEV);
+		exit(2);
+	}
 	step_no++;
 	snprintf(mark, sizeof mark, "step %lu: %s", step_no, cmd);
 	if (marker_fd >= 0 && write(marker_fd, mark, strlen(mark)) < 0)
 		perror("trace_marker");
-	if (!strcmp(cmd, "read")) {
+	if (kb) {
+		rc = huge_step(kb, n, tail, sizeof tail);
+	} else if (!strcmp(cmd, "read")) {
 		char buf[64];
 		int fd = open(DEV, O_RDWR);
 
@@ -91,7 +167,7 @@ static int do_step(const char *cmd)
 		rc = -errno;
 	}
 	read_counters(counters, sizeof counters);
-	printf("@@STEP %lu rc=%d cmd=%s | %s\n", step_no, rc, cmd, counters);
+	printf("@@STEP %lu rc=%d cmd=%s | %s%s\n", step_no, rc, cmd, counters, tail);
 	fflush(stdout);
 	return rc;
 }
@@ -99,10 +175,7 @@ static int do_step(const char *cmd)
 static void open_fds(void)
 {
 	dev_fd = open(DEV, O_RDWR);
-	if (dev_fd < 0) {
-		perror(DEV);
-		exit(2);
-	}
+	dev_errno = errno; /* a device step without the device exits 2 (huge steps need none) */
 	marker_fd = open(MARKER, O_WRONLY);
 	if (marker_fd < 0)
 		perror(MARKER);

@@ -7,7 +7,9 @@
 # between "@@" markers, which record.sh cuts into files:
 #   @@INIT, @@CMDLINE, @@UNAME, @@CMA_RESERVED, @@INSMOD, @@WORKLOAD start/end,
 #   @@STEP lines (from /rig), @@FUZZ, @@RMMOD, @@CMAFREE, @@BEGIN X ... @@END X
-#   blocks (BOOTMEM MEMINFO VMSTAT_CMA ZONEINFO PAGETYPEINFO IOMEM TRACE DMESG), @@DONE.
+#   blocks (BOOTMEM MEMINFO VMSTAT_CMA ZONEINFO PAGETYPEINFO IOMEM [HUGEPAGES] [CMA_SYSFS]
+#   TRACE DMESG), @@DONE.  HUGEPAGES when the workload has "huge" steps, CMA_SYSFS when
+#   the kernel has /sys/kernel/mm/cma (CONFIG_CMA_SYSFS, 7.x).
 # It ends with poweroff -f; if anything kills it, the kernel panics and panic=-1
 # with QEMU's -no-reboot ends the run.
 export PATH=/bin
@@ -39,9 +41,14 @@ echo "@@CMDLINE $(cat /proc/cmdline)"
 echo "@@UNAME $(uname -a)"
 cat /proc/meminfo > /tmp/bootmem.txt
 
-# The default area from the boot log: "cma: Reserved 64 MiB at 0x0000000076c00000[ on node -1]"
+# The default area from the boot log: "cma: Reserved 64 MiB at 0x0000000076c00000[ on node -1]".
+# With hugetlb_cma= the hugetlb area prints the same line, followed by "hugetlb_cma:
+# reserved N MiB on node M" (6.1 reserves it before the default area); skip that one.
+# (7.x prints "cma: Reserved N MiB in 1 range" for it, with no address.)
 params=
-line=$(dmesg | grep -m1 'cma: Reserved [0-9]* MiB at 0x')
+line=$(dmesg | awk '/cma: Reserved [0-9]+ MiB at 0x/ { if (p != "") exit; p = $0; next }
+	p != "" { if ($0 ~ /hugetlb_cma: reserved/) p = ""; else exit }
+	END { if (p != "") print p }')
 if [ -n "$line" ]; then
 	mib=$(echo "$line" | sed 's/.*Reserved \([0-9]*\) MiB at.*/\1/')
 	base=$(echo "$line" | sed 's/.* MiB at \(0x[0-9a-fA-F]*\).*/\1/')
@@ -111,6 +118,17 @@ block VMSTAT_CMA grep -E 'cma|migrate|compact' /proc/vmstat
 block ZONEINFO cat /proc/zoneinfo
 block PAGETYPEINFO cat /proc/pagetypeinfo
 block IOMEM cat /proc/iomem
+# huge page pools (workloads with "huge" steps) and the CMA areas' sysfs counters (7.x)
+if grep -q '^[[:space:]]*huge ' /workload.txt 2>/dev/null; then
+	# shellcheck disable=SC2016 # expanded by the inner sh
+	block HUGEPAGES sh -c 'for d in /sys/kernel/mm/hugepages/*; do
+		for f in nr_hugepages free_hugepages resv_hugepages surplus_hugepages; do echo "$d/$f $(cat "$d/$f")"; done
+	done'
+fi
+if [ -d /sys/kernel/mm/cma ]; then
+	# shellcheck disable=SC2016 # expanded by the inner sh
+	block CMA_SYSFS sh -c 'for f in /sys/kernel/mm/cma/*/*; do echo "$f $(cat "$f")"; done'
+fi
 block TRACE cat /sys/kernel/tracing/trace
 block DMESG dmesg
 echo "@@DONE uptime=$(uptime_s)"

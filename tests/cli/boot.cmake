@@ -110,3 +110,42 @@ string(REPEAT "x" 2100 CMASIM_LONG_WORD)
 add_test(NAME cli.boot.cmdline-truncated
          COMMAND sh ${E} 0 "the command line has 2109 characters; the kernel keeps the first 2047"
                  ${C} boot --kernel 6.1 --mem 1G --cmdline "${CMASIM_LONG_WORD} cma=128M")
+
+# issue 14: hugetlb_cma= — every real boot of tests/data/boot/hugetlb (6.1, 6.12, 7.3 on
+# QEMU virt, see its README) is predicted line for line from its -m and -append alone.
+file(GLOB CMASIM_HUGETLB_BOOTS ${D}/boot/hugetlb/*.log ${D}/boot/hugetlb/*.excerpt.txt)
+foreach(f ${CMASIM_HUGETLB_BOOTS})
+  get_filename_component(n ${f} NAME)
+  string(REGEX REPLACE "\\.(log|excerpt\\.txt)$" "" n ${n})
+  add_test(NAME cli.boot.hugetlb.${n}
+           COMMAND sh ${D}/boot/hugetlb/check-fixture.sh ${C} ${f})
+endforeach()
+# The lines and bases of both areas (real boots: 6.1-3G-cma32M-hugetlb1G.log and its 6.12/7.3 twins).
+add_test(NAME cli.boot.hugetlb-6.1-area-line
+         COMMAND sh ${E} 0 "^cma: Reserved 1024 MiB at 0x00000000bf800000$"
+                 ${C} boot --kernel 6.1 --mem 3G --cmdline "cma=32M hugetlb_cma=1G")
+add_test(NAME cli.boot.hugetlb-6.1-default-after-it
+         COMMAND sh ${E} 0 "^cma: Reserved 32 MiB at 0x00000000ba800000$"
+                 ${C} boot --kernel 6.1 --mem 3G --cmdline "cma=32M hugetlb_cma=1G")
+add_test(NAME cli.boot.hugetlb-6.1-no-1G-page
+         COMMAND sh ${E} 0 "hugetlb0: no 1024 MiB-aligned window inside the area"
+                 ${C} boot --kernel 6.1 --mem 3G --cmdline "cma=32M hugetlb_cma=1G")
+add_test(NAME cli.boot.hugetlb-6.12-area-line
+         COMMAND sh ${E} 0 "^cma: Reserved 1024 MiB at 0x0000000080000000 on node 0$"
+                 ${C} boot --kernel 6.12 --mem 3G --cmdline "cma=32M hugetlb_cma=1G")
+add_test(NAME cli.boot.hugetlb-6.12-1G-page
+         COMMAND sh ${E} 0 "largest order that can ever be allocated: 18 .*1 x 1024 MiB pages"
+                 ${C} boot --kernel 6.12 --mem 3G --cmdline "cma=32M hugetlb_cma=1G")
+add_test(NAME cli.boot.hugetlb-7.3-range-line
+         COMMAND sh ${E} 0 "^cma: Reserved 1024 MiB in 1 range$"
+                 ${C} boot --kernel 7.3 --mem 3G --cmdline "cma=32M hugetlb_cma=1G")
+add_test(NAME cli.boot.hugetlb-7.3-multiple-of
+         COMMAND sh ${E} 0 "^hugetlb_cma: cma area must be a multiple of 1024 MiB$"
+                 ${C} boot --kernel 7.3 --mem 3G --cmdline "hugetlb_cma=512M")
+# --json: per-area fields; expected base from the 6.12 boot, order_per_bit 9 =
+# HUGETLB_PAGE_ORDER (mm/hugetlb.c 6.12), order 18 because 0x80000000 is 1 GiB aligned.
+add_test(NAME cli.boot.hugetlb-json
+         COMMAND sh -c "${C} boot --kernel 6.12 --mem 3G --cmdline 'cma=32M hugetlb_cma=1G' --json | python3 -c 'import json,sys; d=json.load(sys.stdin); a={x[\"name\"]: x for x in d[\"areas\"]}; h=a[\"hugetlb0\"]; r=a[\"reserved\"]; assert (h[\"kind\"], h[\"base\"], h[\"count\"], h[\"order_per_bit\"], h[\"max_alloc_order\"], h[\"max_gigantic_pages\"]) == (\"hugetlb\", \"0x80000000\", 262144, 9, 18, 1), h; assert (r[\"base\"], r[\"order_per_bit\"]) == (\"0xfa800000\", 0), r; assert d[\"memory_cma_reserved_k\"] == 1081344, d'")
+add_test(NAME cli.boot.hugetlb-bare-hangs
+         COMMAND sh ${E} 0 "read through a NULL pointer.*hangs before the console"
+                 ${C} boot --kernel 6.12 --mem 3G --cmdline "hugetlb_cma")

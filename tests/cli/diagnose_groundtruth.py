@@ -9,7 +9,8 @@ alone. Independently of cmasim, this script walks the trace: it keeps the pages 
 cma_alloc_finish holds until its cma_release, and classifies every failed finish as the state
 at that moment gives it:
   too-large   count > the area's pages
-  busy        errorno -16
+  busy        errorno -16 (on 6.15+, where a search that finds no window also ends in -16,
+              only after cma_alloc_busy_retry events; else the state decides)
   exhausted   fewer free pages than count
   fragmented  enough free pages, but no window of count pages at the request's alignment
               (alignment of the absolute pfn, as bitmap_aligned_offset gives it)
@@ -17,7 +18,16 @@ Kernels that print no show_areas after a failure (< 6.12 without CONFIG_CMA_DEBU
 no-window for every -ENOMEM instead.
 The failure lines the kernel printed (5.14+ rate-limits them: 10 per 5 s) are matched to trace
 failures by count and timestamp; every printed line must be matched, and per (cause, count)
-the diagnosis must count exactly the printed ones. Exit 0 pass, 1 fail.
+the diagnosis must count exactly the printed ones.
+
+With --with-trace, `cmasim diagnose` reads the whole recording (dmesg.txt and trace.txt), and
+every failed allocation of the trace must be diagnosed, printed or not, with the cause the
+state gives (never no-window: the trace is the occupancy). A cma_alloc_start that its task
+follows with another start, no finish between (<=6.14 traces no finish for a request larger
+than the area), is a failed allocation too: too-large if count > the area's pages. A failure
+after cma_alloc_busy_retry events of the same allocation, on a kernel whose finish prints no
+errno (<=6.2), is busy.
+Exit 0 pass, 1 fail.
 """
 import json
 import re
@@ -25,7 +35,8 @@ import subprocess
 import sys
 import tempfile
 
-PR_DEBUG = re.compile(r"cma: (__)?cma_alloc\(cma |cma: (__)?cma_alloc\(\): returned|cma: cma_release\(|is busy, retrying")
+PR_DEBUG = re.compile(r"cma: (__)?cma_alloc(_frozen)?\(cma |cma: (__)?cma_alloc(_frozen)?\(\): returned|cma: cma_release\("
+                      r"|cma: __cma_release_frozen\(|cma: find_cma_memrange\(|is busy, retrying")
 STAMP = re.compile(r"^\[\s*(\d+\.\d+)\]")
 FAIL_LINE = re.compile(r"alloc failed, req-size: (\d+) pages, ret: (-\d+)")
 
@@ -42,28 +53,48 @@ def field_log(dmesg_path, out):
     return kept
 
 
-def trace_failures(trace_path, area_pages, base_pfn):
+def trace_failures(trace_path, area_pages, base_pfn, ebusy_is_no_space=False):
     held = {}  # pfn -> count
     out = []
-    fin = re.compile(r"\s(\d+\.\d+): cma_alloc_finish: name=(\S+) pfn=0x([0-9a-f]+) .*?count=(\d+) align=(\d+)(?: errorno=(-?\d+))?")
+    pending = {}  # pid -> (time, count, align, busy retries seen) of a start with no finish yet
+    start = re.compile(r"-(\d+)\s+\[\d+\].*?\s(\d+\.\d+): cma_alloc_start: name=\S+ (?:request_)?count=(\d+).*? align=(\d+)")
+    busy = re.compile(r"-(\d+)\s+\[\d+\].*?: cma_alloc_busy_retry:")
+    fin = re.compile(r"-(\d+)\s+\[\d+\].*?\s(\d+\.\d+): cma_alloc_finish: name=(\S+) pfn=0x([0-9a-f]+) .*?count=(\d+) align=(\d+)(?: errorno=(-?\d+))?")
     rel = re.compile(r"\s(\d+\.\d+): cma_release: name=(\S+) pfn=0x([0-9a-f]+) .*?count=(\d+)")
     with open(trace_path, errors="replace") as f:
         for line in f:
+            m = start.search(line)
+            if m:
+                pid = m.group(1)
+                if pid in pending:  # the previous start of this task never finished
+                    t, count, align, _ = pending[pid]
+                    out.append((t, count, align, -12, "too-large" if count > area_pages else "unfinished?", True))
+                pending[pid] = (float(m.group(2)), int(m.group(3)), int(m.group(4)), 0)
+                continue
+            m = busy.search(line)
+            if m and m.group(1) in pending:
+                t, count, align, b = pending[m.group(1)]
+                pending[m.group(1)] = (t, count, align, b + 1)
+                continue
             m = fin.search(line)
             if m:
-                t, pfn, count, align = float(m.group(1)), int(m.group(3), 16), int(m.group(4)), int(m.group(5))
-                err = int(m.group(6)) if m.group(6) else 0
+                retries = pending.pop(m.group(1), (0, 0, 0, 0))[3]
+                t, pfn, count, align = float(m.group(2)), int(m.group(4), 16), int(m.group(5)), int(m.group(6))
+                err = int(m.group(7)) if m.group(7) else 0
                 failed = pfn == 0xFFFFFFFFFFFFFFFF or err != 0
                 if not failed:
                     held[pfn] = count
                     continue
                 if err == 0:
-                    err = -12
-                out.append((t, count, align, err, classify(held, area_pages, base_pfn, count, align, err)))
+                    err = -16 if retries else -12
+                judged = -12 if (err == -16 and ebusy_is_no_space and not retries) else err
+                out.append((t, count, align, err, classify(held, area_pages, base_pfn, count, align, judged), True))
                 continue
             m = rel.search(line)
             if m:
                 held.pop(int(m.group(3), 16), None)
+    for t, count, align, _ in pending.values():  # the trace ends after a start
+        out.append((t, count, align, -12, "too-large" if count > area_pages else "unfinished?", True))
     return out
 
 
@@ -89,7 +120,9 @@ def classify(held, area_pages, base, count, align, err):
 
 
 def main():
-    cmasim, d = sys.argv[1], sys.argv[2]
+    with_trace = "--with-trace" in sys.argv
+    args = [a for a in sys.argv[1:] if a != "--with-trace"]
+    cmasim, d = args[0], args[1]
     dmesg = open(f"{d}/dmesg.txt", errors="replace").read()
     m = re.search(r"cma: Reserved (\d+) MiB at 0x([0-9a-f]+)", dmesg)
     if not m:
@@ -100,7 +133,8 @@ def main():
     with tempfile.NamedTemporaryFile("w", suffix=".log", delete=False) as tmp:
         kept = field_log(f"{d}/dmesg.txt", tmp)
         path = tmp.name
-    r = subprocess.run([cmasim, "diagnose", "--json", path], capture_output=True, text=True)
+    inputs = [f"{d}/dmesg.txt", f"{d}/trace.txt"] if with_trace else [path]
+    r = subprocess.run([cmasim, "diagnose", "--json", *inputs], capture_output=True, text=True)
     if r.returncode not in (0, 3):
         print(r.stdout, r.stderr)
         print(f"FAIL: cmasim diagnose exited {r.returncode}")
@@ -113,13 +147,17 @@ def main():
         if fm:
             sm = STAMP.match(line)
             printed.append((float(sm.group(1)) if sm else None, int(fm.group(1)), int(fm.group(2))))
-    truth = trace_failures(f"{d}/trace.txt", area_pages, base_pfn)
-    # Match each printed line to the trace failure of the same count closest in time.
+    vm = re.search(r"Linux version (\d+)\.(\d+)", dmesg)
+    ebusy_is_no_space = bool(vm) and (int(vm.group(1)), int(vm.group(2))) >= (6, 15)
+    truth = trace_failures(f"{d}/trace.txt", area_pages, base_pfn, ebusy_is_no_space)
     want = {}
+    if with_trace:
+        return check_with_trace(got, truth, d)
+    # Match each printed line to the trace failure of the same count closest in time.
     unused = list(truth)
     bad = 0
     for t, count, err in printed:
-        cands = [x for x in unused if x[1] == count and x[3] == err]
+        cands = [x for x in unused if x[1] == count and x[3] == err and x[5]]
         if not cands:
             print(f"FAIL: printed failure ({count} pages, {err}) at {t} has no failure in the trace")
             bad += 1
@@ -144,6 +182,28 @@ def main():
     causes = ", ".join(f"{c} {n}×{k}" for (c, k), n in sorted(want.items())) or "none"
     print(f"{name}: field log of {kept} lines; {len(truth)} failed cma_alloc in the trace, {len(printed)} printed "
           f"(rate limit), all matched: {causes}" + ("" if has_show_areas else " (no show_areas in this kernel: no-window)"))
+    return 1 if bad else 0
+
+
+def check_with_trace(got, truth, d):
+    """Every failed allocation of the trace, with the cause its state gives."""
+    name = d.rstrip("/").split("/")[-1]
+    want = {}
+    for x in truth:
+        want[(x[4], x[1])] = want.get((x[4], x[1]), 0) + 1
+    have = {}
+    for f in got["findings"]:
+        if f["cause"] in ("fragmented", "exhausted", "too-large", "no-window", "busy"):
+            have[(f["cause"], f["count"])] = have.get((f["cause"], f["count"]), 0) + f["occurrences"]
+    bad = 0
+    if have != want:
+        print(f"FAIL: {name}: diagnose with the trace {sorted(have.items())} != trace {sorted(want.items())}")
+        bad += 1
+    if any(x[4] in ("fits?", "unfinished?") for x in truth):
+        print(f"FAIL: {name}: the checker's state disagrees with the trace (a window for a failure, or an unfinished start that fits)")
+        bad += 1
+    causes = ", ".join(f"{c} {n}×{k}" for (c, k), n in sorted(want.items())) or "none"
+    print(f"{name}: dmesg + trace; {len(truth)} failed cma_alloc in the trace, all diagnosed: {causes}")
     return 1 if bad else 0
 
 

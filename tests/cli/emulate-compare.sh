@@ -43,7 +43,10 @@ mem=$(sed -n 's/.* -m \([^ ]*\) .*/\1/p' "$R/qemu_cmd.txt" 2>/dev/null)
 	head -1 | awk '$1 > 0 && $1 % 1024 == 0 {print $1 / 1024 "M"}')
 cmdline=$(cat "$R/cmdline.txt")
 if [ -z "$kernel" ] || [ -z "$mem" ]; then echo "FAIL: no kernel/mem in $R" >&2; exit 1; fi
+# record.sh --insmod-args: init.sh's `@@INSMOD … params=cma_base=X cma_size=Y <extra words>`
+insmod_extra=$(sed -n 's/^@@INSMOD uptime=[0-9.]* params=cma_base=[^ ]* cma_size=[^ ]* *//p' "$R/steps.txt" | head -1)
 "$C" emulate --kernel "$kernel" --mem "$mem" --cmdline "$cmdline" --workload "$R/workload.txt" --out "$T/out" \
+  ${insmod_extra:+--insmod-args "$insmod_extra"} \
   || { echo "FAIL: cmasim emulate exited $?" >&2; exit 1; }
 E=$T/out
 fail=0

@@ -8,7 +8,7 @@ set(EMU_CMP ${CMAKE_CURRENT_SOURCE_DIR}/cli/emulate-compare.sh)
 set(EMU_E ${CMAKE_CURRENT_SOURCE_DIR}/cli/boot-expect.sh)
 
 foreach(rec smoke-6.1 smoke-6.12 busy-6.1 busy-6.12 legacy-6.1-cma1G legacy-6.12-cma1G rand-6.1-cma64M rand-6.12-cma48M
-            regress-6.12-nowarn-failure-order)
+            regress-6.12-nowarn-failure-order exhaust-6.12-cma16M toolarge-6.12-cma16M toolarge-6.12-cma16M-insmod32M)
   add_test(NAME cli.emulate.recorded-${rec} COMMAND sh ${EMU_CMP} ${EMU_C} ${D}/recorded/${rec})
 endforeach()
 

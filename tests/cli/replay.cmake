@@ -35,3 +35,10 @@ add_test(NAME cli.replay.verbose-lists-every-operation COMMAND sh -c
   "test $(${R} replay -v ${D}/traces/frag_run1 | grep -c '^  matched ') -eq 177")
 add_test(NAME cli.replay.json-ops-complete COMMAND sh -c
   "${R} replay --json ${D}/traces/frag_run1 | python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d[\"ops\"])==d[\"summary\"][\"ops\"]==177 and d[\"first_divergence\"] is None, d[\"summary\"]'")
+find_package(Python3 COMPONENTS Interpreter REQUIRED)
+# Several areas: every operation of the default and the hugetlb area of real 6.1 / 6.12 / 7.3
+# boots (`cma=32M hugetlb_cma=1G`), counted from the trace by tests/cli/areas-check.py.
+foreach(rec huge-6.1-cma32M-hugetlb1G huge-6.12-cma32M-hugetlb1G huge-7.3-cma32M-hugetlb1G)
+  add_test(NAME cli.replay.areas-${rec}
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/cli/areas-check.py $<TARGET_FILE:cmasim> ${D}/recorded/${rec})
+endforeach()

@@ -15,12 +15,21 @@
 // Composition: early_cma.hpp (command line) → dma_contiguous_reserve.hpp (plan,
 // with the boot_phase of each declaration) → cma_declare_contiguous.hpp (each
 // declaration, against memblock.hpp) → dma_atomic_pool.hpp (boot-time users of
-// the default area).  A machine profile's later memblock users (page tables,
+// the default area); hugetlb_cma.hpp (`hugetlb_cma=`) runs at its own moment:
+// arm64 5.10 – 6.x in bootmem_init after the NUMA setup (phase paging_init: before
+// the memmap, before pernuma, and before the global area except on 5.10 whose
+// global area comes from arm64_memblock_init), arm64 7.x after setup_arch (after
+// the global area, before the memmap), x86 after dma_contiguous_reserve.  A machine profile's later memblock users (page tables,
 // memmap) run between the declarations as their phases come; a state read from a
 // log is taken as complete (everything but CMA already reserved).
-// Knowingly not modelled: hugetlb_cma=, DT reserved-memory CMA nodes, crashkernel,
+// Knowingly not modelled: DT reserved-memory CMA nodes, crashkernel,
 // the Memory: line's other fields; totalram_pages for the pool size is estimated
 // as RAM minus memblock reservations outside CMA areas.
+//
+// A memblock state read from a log is the state before the FIRST CMA declaration
+// (memblock_debug.hpp); the non-CMA reservations the kernel made between two
+// declarations (6.1/6.12: the memmap between the hugetlb and the global area) are
+// not replayed, and a note says so.
 //
 // Invariants: areas appear in declaration order; totalcma_pages_at_mem_init is the
 // sum of the counts of the declared areas, totalcma_pages that minus the areas
@@ -31,6 +40,7 @@
 #include "dma_atomic_pool.hpp"
 #include "dma_contiguous_reserve.hpp"
 #include "early_cma.hpp"
+#include "hugetlb_cma.hpp"
 #include "machine.hpp"
 #include "memblock.hpp"
 #include "../profile.hpp"
@@ -67,6 +77,7 @@ struct boot_area {
   bool activated = false;                ///< survives cma_activate_area()
   bool oopses = false;                   ///< activation touches a missing memmap
   std::vector<std::string> warnings;
+  std::optional<hugetlb_cma_area> hugetlb; ///< set for the hugetlb<nid> areas
 };
 
 /// One kernel log line; debug lines need CONFIG_CMA_DEBUG (≤ 6.11) or dyndbg.
@@ -89,6 +100,7 @@ struct boot_report {
   std::uint64_t memory_cma_reserved_k = 0; ///< "Memory: …, NK cma-reserved"
   std::uint64_t cma_total_kb = 0;        ///< /proc/meminfo CmaTotal
   bool panics = false;                   ///< activation oopses (area outside RAM)
+  std::string panic_reason;              ///< "" = the activation oops; else why the boot dies
   std::vector<std::string> warnings;
   std::vector<std::string> assumed;
   std::vector<std::string> notes;
@@ -287,7 +299,78 @@ inline boot_report simulate_boot(const boot_config& c) {
     for (auto& s : run_memblock_ops(mb, later, done, to)) rep.assumed.push_back(std::move(s));
     done = to;
   };
+  const hugetlb_cma_cmdline hp = parse_hugetlb_cma_params(c.cmdline, c.kernel);
+  rep.notes.insert(rep.notes.end(), hp.notes.begin(), hp.notes.end());
+  for (const auto& l : hp.messages) rep.log.push_back({l, false});
+  const hugetlb_cma_rules hr = hugetlb_cma_rules_for(c.kernel);
+  bool hugetlb_pending = hp.given && hr.supported;
+  // arm64 ≤ 6.x: bootmem_init, before pernuma/kvm_hyp_reserve/sparse_init (and so
+  // before a 5.11+ global area); arm64 7.x: mm_core_init_early after setup_arch;
+  // x86: setup_arch right after dma_contiguous_reserve.
+  const bool hugetlb_early = c.a == arch::arm64 && !hr.from_mm_core_init;
+  std::size_t dma_areas_before_hugetlb = 0;
+  auto run_hugetlb = [&] {
+    hugetlb_pending = false;
+    if (hp.null_value) return;
+    advance(c.a == arch::arm64 ? boot_phase::paging_init : boot_phase::memblock_init);
+    const memblock state = mb;
+    const auto res = hugetlb_cma_reserve(mb, hp, c.kernel, 18, k.declare, declared,
+                                         detail::zone_boundaries(c, state));
+    for (const auto& l : res.lines) rep.log.push_back({l, false});
+    rep.notes.insert(rep.notes.end(), res.notes.begin(), res.notes.end());
+    if (c.a == arch::x86_64 && res.ran)
+      rep.assumed.push_back("x86: the CPU has GBPAGES (pdpe1gb; QEMU's default qemu64 CPU has not, "
+                            "and then hugetlb_cma is refused: \"the option isn't supported by current arch\")");
+    for (const auto& h : res.areas) {
+      boot_area ar;
+      ar.why = "hugetlb_cma=" + hp.raw;
+      ar.decl = h.decl;
+      ar.hugetlb = h;
+      rep.notes.insert(rep.notes.end(), h.decl.notes.begin(), h.decl.notes.end());
+      if (ar.decl.ok()) {
+        rep.totalcma_pages_at_mem_init += ar.decl.count();
+        ar.activated = true;
+        std::vector<phys_addr_t> zones = detail::zone_boundaries(c, state);
+        zones.erase(std::unique(zones.begin(), zones.end()), zones.end());
+        for (const auto& [b, sz] : ar.decl.ranges)
+          for (phys_addr_t z : zones)
+            if (b < z && b + sz > z) {
+              ar.warnings.push_back("area crosses the zone boundary at " + detail::pa(z) + ": \"cma: CMA area " +
+                                    ar.decl.name + " could not be activated\"");
+              ar.activated = false;
+            }
+        if (ar.activated) cma_pages += ar.decl.count();
+        if (!ar.activated)
+          ar.warnings.push_back(ar.decl.name + " is not activated: no gigantic page comes from it");
+        else if (h.max_alloc_order < static_cast<int>(h.gigantic_order))
+          ar.warnings.push_back(ar.decl.name + ": no " + std::to_string((page_size << h.gigantic_order) >> 20) +
+                                " MiB-aligned window inside the area: a " +
+                                std::to_string((page_size << h.gigantic_order) >> 20) +
+                                " MiB gigantic page can never be allocated from it (largest order " +
+                                std::to_string(h.max_alloc_order) + ")");
+      }
+      if (!ar.decl.ok() && ar.decl.ret == enomem)
+        ar.warnings.push_back(ar.decl.name + ": no free " + std::to_string(h.size >> 20) +
+                              " MiB block aligned to " + std::to_string(ar.decl.alignment >> 20) +
+                              " MiB on node " + std::to_string(h.nid) + ": -ENOMEM");
+      rep.areas.push_back(std::move(ar));
+    }
+    if (c.memblock_state && res.ran && dma_areas_before_hugetlb == 0 && !plan.steps.empty())
+      rep.notes.push_back("the log's memblock state is the one before the first CMA declaration (the "
+                          "hugetlb area): memblock users between it and the later areas (the memmap "
+                          "on arm64 6.x) are not replayed, so later bases may lie higher than the "
+                          "kernel's");
+  };
+  if (hp.null_value) {
+    rep.panics = true;
+    rep.panic_reason = "a bare `hugetlb_cma` (no '='): cmdline_parse_hugetlb_cma() dereferences NULL";
+    rep.warnings.push_back("a bare `hugetlb_cma` without '=' makes cmdline_parse_hugetlb_cma() read "
+                           "through a NULL pointer during parse_early_param(): the boot hangs before "
+                           "the console prints anything (seen on 6.1, 6.12 and 7.3)");
+    return rep;
+  }
   for (const auto& step : plan.steps) {
+    if (hugetlb_pending && hugetlb_early && step.phase >= boot_phase::paging_init) run_hugetlb();
     advance(step.phase);
     const memblock state = mb;
     boot_area ar;
@@ -309,8 +392,11 @@ inline boot_report simulate_boot(const boot_config& c) {
     detail::area_warnings(ar, state, mb, c, plan.arch_limit, rep);
     if (ar.decl.ok() && ar.activated) cma_pages += ar.decl.count();
     rep.areas.push_back(std::move(ar));
+    ++dma_areas_before_hugetlb;
   }
+  if (hugetlb_pending && hugetlb_early) run_hugetlb();
   for (const auto& l : plan.debug_after) rep.log.push_back({l, true});
+  if (hugetlb_pending) run_hugetlb();
   advance(boot_phase::sparse_init);
   // Activation failures lower totalcma_pages from 5.15 on (KERNEL-FACTS §6.4).
   rep.totalcma_pages = rep.totalcma_pages_at_mem_init;

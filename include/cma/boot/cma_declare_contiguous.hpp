@@ -22,9 +22,20 @@
 //     cma_init_reserved_mem(): "Failed to reserve 0 MiB", -EINVAL;
 //  8. success "cma: Reserved %ld MiB at %pa" (4.15 → 6.3, 6.15+) or "… on node %d"
 //     (6.4 → 6.14); failure "cma: Failed to reserve %ld MiB" / "… on node %d".
+//  9. 6.15+ cma_declare_contiguous_multi() (read in 7.3.4, the only caller is
+//     hugetlb_cma): the single-range declaration above without its own message;
+//     on -ENOMEM only, the free memblock ranges starting at or above 4 GiB of the
+//     node, aligned inward, the CMA_MAX_RANGES (8) "largest" kept in the kernel's
+//     own insertion order (list_insert_sorted inserts before the first entry the
+//     comparator accepts, else before the last one — not a true sort, and the
+//     model keeps that quirk), taken until the total is covered, re-inserted by
+//     base the same way and reserved in that order, the last one partly; then
+//     "cma: Reserved %lu MiB in %d range%s" (no address) or "cma: Failed to
+//     reserve %lu MiB" with the size as passed.
 // Knowingly different: the "on node" form is verified in 6.6/6.12 only (absent in
-// 6.3.8), 6.4/6.5 are assumed to have it; 6.15+ multi-range declarations are not
-// modelled; the debug line's function name for 6.15+ is assumed unchanged.
+// 6.3.8), 6.4/6.5 are assumed to have it; the debug line's function name for
+// 6.15+ is assumed unchanged; a multi-range cma_new_area() failing on a full
+// slot table is reported like the single-range one.
 // %pa prints as 0x + 16 hex digits (64-bit phys_addr_t).
 //
 // Invariant: on success the area's [base, base+size) is reserved in the memblock
@@ -32,6 +43,7 @@
 // count went up by one; on failure the memblock state is unchanged.
 #pragma once
 
+#include "../cma_memrange.hpp"
 #include "../errno.hpp"
 #include "../kernel_version.hpp"
 #include "memblock.hpp"
@@ -39,6 +51,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
+#include <utility>
 #include <optional>
 #include <string>
 #include <vector>
@@ -80,6 +94,11 @@ struct cma_declare_outcome {
   phys_addr_t limit = 0;              ///< limit after rounding and clamping
   bool fixed = false;                 ///< as used (base 0 makes it false)
   int nid = numa_no_node;
+  unsigned order_per_bit = 0;         ///< pages per bitmap bit = 2^order_per_bit
+  /// The memory ranges of the area, {base, size} in bytes: one for a single-range
+  /// declaration, up to 8 for a 6.15+ multi-range one (base/size above are then
+  /// the first range's base and the total size).
+  std::vector<std::pair<phys_addr_t, phys_addr_t>> ranges;
   cma_placement placement = cma_placement::none;
   std::vector<std::string> lines;     ///< kernel log lines, "cma: " prefix included
   std::vector<std::string> debug_lines; ///< pr_debug lines (CONFIG_CMA_DEBUG / dyndbg)
@@ -183,6 +202,7 @@ inline cma_declare_outcome cma_declare_contiguous_nid(memblock& mb, const cma_de
   o.requested_size = rq.size;
   o.requested_base = rq.base;
   o.size = rq.size;
+  o.order_per_bit = rq.order_per_bit;
   o.nid = (kv >= kernel_version{6, 6} && !cfg.numa) ? numa_no_node : rq.nid;
   const phys_addr_t memblock_end = mb.end_of_dram();
   if (highmem_start == 0) highmem_start = memblock_end;
@@ -270,9 +290,114 @@ inline cma_declare_outcome cma_declare_contiguous_nid(memblock& mb, const cma_de
     }
   }
   o.base = base;
+  o.ranges = {{base, o.size}};
   std::string line = "cma: Reserved " + detail::mib(o.size) + " MiB at " + detail::pa(base);
   if (cma_messages_name_node(kv)) line += " on node " + std::to_string(o.nid);
   o.lines.push_back(std::move(line));
+  return o;
+}
+
+
+namespace detail {
+
+/// mm/cma.c list_insert_sorted() on a vector standing for the list: insert before
+/// the first entry e with cmp(e, x), or — when there is none — before the last one.
+template <class T, class Cmp>
+void cma_list_insert_sorted(std::vector<T>& list, T x, Cmp cmp) {
+  if (list.empty()) {
+    list.push_back(std::move(x));
+    return;
+  }
+  std::size_t at = list.size() - 1;
+  for (std::size_t i = 0; i < list.size(); ++i)
+    if (cmp(list[i], x)) {
+      at = i;
+      break;
+    }
+  list.insert(list.begin() + static_cast<std::ptrdiff_t>(at), std::move(x));
+}
+
+} // namespace detail
+
+/// 6.15+ cma_declare_contiguous_multi(total_size, align, order_per_bit, name, nid)
+/// against a memblock state (mm/cma.c, read in 7.3.4).
+inline cma_declare_outcome cma_declare_contiguous_multi(memblock& mb, phys_addr_t total_size,
+                                                        phys_addr_t align, unsigned order_per_bit,
+                                                        const std::string& name, int nid,
+                                                        const kernel_version& kv,
+                                                        const cma_declare_config& cfg = {},
+                                                        unsigned areas_declared = 0) {
+  cma_declare_request rq;
+  rq.size = total_size;
+  rq.alignment = align;
+  rq.order_per_bit = order_per_bit;
+  rq.name = name;
+  rq.nid = nid;
+  cma_declare_outcome o = cma_declare_contiguous_nid(mb, rq, kv, cfg, areas_declared);
+  // __cma_declare_contiguous_nid prints no Reserved/Failed line of its own here.
+  std::erase_if(o.lines, [](const std::string& l) {
+    return l.rfind("cma: Reserved ", 0) == 0 || l.rfind("cma: Failed to reserve ", 0) == 0;
+  });
+  const std::string total_mib = detail::mib(total_size);
+  if (o.ret != enomem) {
+    o.lines.push_back(o.ok() ? "cma: Reserved " + total_mib + " MiB in 1 range"
+                             : "cma: Failed to reserve " + total_mib + " MiB");
+    return o;
+  }
+  struct memrange {
+    phys_addr_t base = 0, size = 0;
+  };
+  const phys_addr_t a = std::max(align, cma_min_alignment(kv, cfg));
+  const phys_addr_t unit = page_size << order_per_bit;
+  std::vector<memrange> ranges;
+  phys_addr_t sizesum = 0;
+  for (const auto& fr : mb.free_ranges(nid)) {
+    if ((fr.start >> 32) == 0) continue; // upper_32_bits(start) == 0
+    const phys_addr_t start = round_up(fr.start, a);
+    if (start >= fr.end) continue;
+    const phys_addr_t end = round_down(fr.end, a);
+    if (end <= start) continue;
+    const phys_addr_t size = round_down(end - start, unit);
+    if (!size) continue;
+    sizesum += size;
+    if (ranges.size() == cma_max_ranges) {
+      if (size < ranges.back().size) continue;
+      sizesum -= ranges.back().size;
+      ranges.pop_back();
+    }
+    detail::cma_list_insert_sorted(ranges, memrange{start, size},
+                                   [](const memrange& l, const memrange& r) { return l.size > r.size; });
+  }
+  if (sizesum < total_size) {
+    o.notes.push_back("no single " + total_mib + " MiB block; the free ranges at or above 4 GiB hold " +
+                      detail::mib(sizesum) + " MiB: -ENOMEM");
+    o.lines.push_back("cma: Failed to reserve " + total_mib + " MiB");
+    return o;
+  }
+  std::vector<memrange> chosen;
+  sizesum = 0;
+  for (const auto& r : ranges) {
+    detail::cma_list_insert_sorted(chosen, r,
+                                   [](const memrange& l, const memrange& x) { return l.base < x.base; });
+    sizesum += r.size;
+    if (sizesum >= total_size) break;
+  }
+  o.ret = 0;
+  o.size = total_size;
+  o.ranges.clear();
+  phys_addr_t left = total_size;
+  for (const auto& r : chosen) {
+    const phys_addr_t size = std::min(left, r.size);
+    mb.reserve(r.base, size, "CMA area " + name);
+    o.ranges.push_back({r.base, size});
+    left -= size;
+    if (!left) break;
+  }
+  o.base = o.ranges.front().first;
+  o.placement = cma_placement::bottom_up_4g;
+  const std::size_t n = o.ranges.size();
+  o.lines.push_back("cma: Reserved " + total_mib + " MiB in " + std::to_string(n) + " range" +
+                    (n == 1 ? "" : "s"));
   return o;
 }
 

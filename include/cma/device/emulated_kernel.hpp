@@ -42,6 +42,7 @@
 #include "meminfo.hpp"
 #include "vmstat.hpp"
 
+#include <charconv>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -61,6 +62,9 @@ struct emulated_kernel_config {
   std::string cmdline;                        ///< the kernel's whole command line
   std::string release;                        ///< the banner's release ("6.1.0-cmasim-arm64")
   bool config_cma_debug = false;              ///< CONFIG_CMA_DEBUG=y (the field notes' 4.15 kernel)
+  /// insmod's own words after the recorder's cma_base=/cma_size= (record.sh --insmod-args):
+  /// "cma_size=33554432 max_live=64".  A later word wins, as with the kernel's parse_args().
+  std::string insmod_args;
 };
 
 /// What a path is.
@@ -93,6 +97,7 @@ public:
     if (!def)
       return "boot: no default CMA area with the command line '" + c.cmdline +
              "' (cma=0 or a failed reservation): /dev/cma_test needs one";
+    if (auto err = check_insmod_args(c.insmod_args)) return *err;
     std::unique_ptr<emulated_kernel> k(new emulated_kernel(c, std::move(rep)));
     if (auto err = k->start()) return *err;
     return k;
@@ -297,7 +302,41 @@ private:
   static cma_test_params module_params_for(const allocator& area, const emulated_kernel_config& c) {
     cma_test_params p = cma_test_params::for_area(area);
     p.totalram_bytes = c.ram;
+    for (const auto& w : split_cmdline(c.insmod_args)) {
+      const std::uint64_t v = module_param_value(w.value.value_or("")).value_or(0); // checked in boot()
+      if (w.name == "cma_base") p.cma_base = v;
+      else if (w.name == "cma_size") p.cma_size = v;
+      else if (w.name == "max_live") p.max_live = static_cast<unsigned>(v);
+      else if (w.name == "max_hog") p.max_hog = static_cast<unsigned>(v);
+    }
     return p;
+  }
+  /// A ullong/uint module parameter's value as param_set_ullong() reads it (kernel/params.c:
+  /// kstrtoull with base 0: 0x… hex, 0… octal, else decimal; the whole word, nothing after).
+  static std::optional<std::uint64_t> module_param_value(std::string_view v) {
+    int base = 10;
+    if (v.size() > 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) base = 16, v.remove_prefix(2);
+    else if (v.size() > 1 && v[0] == '0') base = 8, v.remove_prefix(1);
+    if (v.empty()) return std::nullopt;
+    std::uint64_t r = 0;
+    const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), r, base);
+    if (ec != std::errc{} || p != v.data() + v.size()) return std::nullopt;
+    return r;
+  }
+  /// cma_test.c's parameters: cma_base, cma_size (ullong), max_live, max_hog (uint).  Anything
+  /// else would make insmod fail or print what the emulation cannot know, so it is refused.
+  static std::optional<std::string> check_insmod_args(const std::string& args) {
+    for (const auto& w : split_cmdline(args)) {
+      const bool is_uint = w.name == "max_live" || w.name == "max_hog";
+      if (w.name != "cma_base" && w.name != "cma_size" && !is_uint)
+        return "insmod: cma_test has no parameter '" + std::string(w.name) +
+               "' (it takes cma_base, cma_size, max_live, max_hog)";
+      const auto v = module_param_value(w.value.value_or(""));
+      if (!v || (is_uint && *v > 0xffffffffULL))
+        return "insmod: '" + std::string(w.name) + "=" + w.value.value_or("") + "' is not a valid " +
+               (is_uint ? "uint" : "ullong") + " (kstrtoull, base 0)";
+    }
+    return std::nullopt;
   }
 
   /// The boot's lines and pools, then insmod.  An error only if the model disagrees with itself.

@@ -66,6 +66,8 @@ struct diagnosis {
   std::vector<diagnosed_area> areas;
   std::vector<finding> findings;
   std::vector<std::string> notes;
+  std::uint64_t traced_failures = 0;   ///< failed allocations of the trace (kept records)
+  std::uint64_t traced_unreported = 0; ///< of them, those no failure line reports
   bool failures() const {
     return std::any_of(findings.begin(), findings.end(), [](const finding& f) { return is_failure(f.c); });
   }
@@ -99,9 +101,13 @@ inline std::string burst_text(const field_burst& b) {
   return out;
 }
 
+// Before the log's "Run /init" line: by line in the same file, by time across files (a
+// trace's failure against the dmesg's line).
 inline std::optional<bool> during_boot(const field_report& r, const ev::source& w) {
-  if (!r.boot_done || r.boot_done->file != w.file) return std::nullopt;
-  return w.line < r.boot_done->line;
+  if (!r.boot_done) return std::nullopt;
+  if (r.boot_done->file == w.file) return w.line < r.boot_done->line;
+  if (r.boot_done->time && w.time) return *w.time < *r.boot_done->time;
+  return std::nullopt;
 }
 
 inline const field_area* area_of(const field_report& r, const std::string& name) {
@@ -118,8 +124,18 @@ inline const char* capture_advice() {
          "from 6.12 print the free runs (show_areas) after every failure by themselves.";
 }
 
-/// One failure line → a finding (before grouping).
-inline finding of_failure(const field_report& r, const field_failure& f, const profile& p) {
+/// Where a failure came from: a failure line of the log, or a failed allocation of the trace
+/// that no failure line reports (≤6.14 too-large, __GFP_NOWARN callers such as hugetlb,
+/// a log that lost its lines).  For a traced one the state is the model's replay of the
+/// trace just before the request, and the alignment the traced one.
+struct failure_origin {
+  bool traced = false;        ///< the finding's first evidence is the trace's line
+  bool state_replayed = false; ///< f.state is the model's replay, not a show_areas line
+  bool busy_retried = false;  ///< the trace shows cma_alloc_busy_retry for it
+};
+
+/// One failure → a finding (before grouping).
+inline finding of_failure(const field_report& r, const field_failure& f, const profile& p, const failure_origin& org = {}) {
   finding out;
   out.area = f.area;
   out.count = f.count;
@@ -128,7 +144,7 @@ inline finding of_failure(const field_report& r, const field_failure& f, const p
   out.first = out.last = f.where.time;
   out.during_boot = during_boot(r, f.where);
   out.ev.push_back(at(f.where));
-  if (f.state) out.ev.push_back(at(f.state->where));
+  if (f.state && !org.state_replayed) out.ev.push_back(at(f.state->where));
   if (f.burst && *f.burst < r.bursts.size()) out.ev.push_back(at(r.bursts[*f.burst].first));
   for (const auto& d : f.drivers) out.ev.push_back(at(d.where));
   if (f.fallback_failed) out.fallback = "tried and failed (a page allocation failure follows)";
@@ -137,7 +153,12 @@ inline finding of_failure(const field_report& r, const field_failure& f, const p
   if (f.state) total = f.state->total;
   else if (a && a->count) total = *a->count;
   out.align = f.logged_align ? *f.logged_align : dma_align_for(f.count);
-  out.align_source = f.logged_align ? "logged (the pr_debug call line)" : "assumed: the DMA layer's alignment for this size";
+  out.align_source = org.traced      ? "traced (cma_alloc_start)"
+                     : f.logged_align ? "logged (the pr_debug call line)"
+                                      : "assumed: the DMA layer's alignment for this size";
+  const std::string state_words = org.state_replayed ? " (the area's state: the model's replay of the trace up to this request)" : "";
+  // The kernel parameter that sizes this area: hugetlb areas come from hugetlb_cma=.
+  const std::string param = f.area.rfind("hugetlb", 0) == 0 ? "hugetlb_cma=" : "cma=";
   std::string drivers;
   for (const auto& d : f.drivers) drivers += (drivers.empty() ? "" : ", ") + d.driver;
   const std::string who = drivers.empty() ? "" : " (asked by " + drivers + ")";
@@ -146,10 +167,38 @@ inline finding of_failure(const field_report& r, const field_failure& f, const p
     out.c = cause::too_large;
     out.explanation = "the request of " + std::to_string(f.count) + " pages" + who + " is larger than the whole area (" +
                       std::to_string(*total) + " pages): no occupancy could serve it";
-    out.advice = "cma= of at least " + mib(f.count) + " (plus what else the area holds), or a smaller buffer";
+    if (org.traced && !p.too_large_is_reported)
+      out.explanation += "; this kernel (≤6.14) prints no failure line for it: only the trace's cma_alloc_start, "
+                         "with no cma_alloc_finish, shows it";
+    out.advice = param + " of at least " + mib(f.count) + " (plus what else the area holds), or a smaller buffer";
     return out;
   }
-  if (f.err == ebusy || (f.burst && !f.state)) {
+  // Smaller than the area, but no window of it at this alignment fits in the area even empty:
+  // the base is not aligned enough (6.1 arm64 puts its 1 GiB hugetlb area at a base that is
+  // not 1 GiB aligned, so a 1 GiB page never fits).  The model's search on an empty area says so.
+  if (total && a && a->base && f.count <= *total) {
+    const pfn_t b = *a->base >> page_shift;
+    const field_snapshot empty{{{*total, 0}}, *total, *total, f.where};
+    if (!search(empty, f.count, *out.align, b, p).fits) {
+      out.c = cause::too_large;
+      out.explanation = "no window of " + std::to_string(f.count) + " pages" + who + " aligned to " +
+                        std::to_string(page_count{1} << std::min(*out.align, 63u)) + " pages fits in the area (" +
+                        std::to_string(*total) + " pages from pfn " + cma::detail::hex(b) +
+                        ") even with every page free: its base is not aligned enough for this request";
+      out.advice = "place the area on a " + mib(page_count{1} << std::min(*out.align, 40u)) +
+                   " boundary, or make it larger by the misalignment; a different occupancy will not help";
+      return out;
+    }
+  }
+  // 6.15+ starts cma_range_alloc's ret at -EBUSY: a search that found no window also ends in
+  // -EBUSY (profile::no_space_errno).  There, -EBUSY alone is busy only if the state shows a
+  // window the search could have taken, or busy retries were seen.
+  const pfn_t base0 = a && a->base ? *a->base >> page_shift : 0;
+  bool busy = f.err == ebusy || (f.burst && !f.state);
+  const bool busy_ambiguous = f.err == ebusy && p.no_space_errno == ebusy && !f.burst && !org.busy_retried;
+  if (busy_ambiguous && f.state && !search(*f.state, f.count, *out.align, base0, p).fits) busy = false;
+  if (busy && busy_ambiguous && !f.state) busy = false;
+  if (busy) {
     out.c = cause::busy;
     out.explanation = "-EBUSY: a window of " + std::to_string(f.count) + " pages" + who +
                       " was found, but pages in every window tried could not be migrated or isolated";
@@ -166,6 +215,9 @@ inline finding of_failure(const field_report& r, const field_failure& f, const p
                       ", and the log does not show the area's occupancy at that moment";
     if (total) out.explanation += "; the area has " + std::to_string(*total) + " pages (" + mib(*total) + ")";
     if (r.cma_free_kb) out.explanation += "; a meminfo line says CmaFree " + std::to_string(*r.cma_free_kb) + " kB";
+    if (f.err == ebusy && p.no_space_errno == ebusy)
+      out.explanation += "; on 6.15+ -EBUSY is also what a search that found no window returns, so this is not "
+                         "necessarily a busy page";
     out.advice = capture_advice();
     return out;
   }
@@ -186,8 +238,8 @@ inline finding of_failure(const field_report& r, const field_failure& f, const p
       out.explanation += " (the model's search on this state finds a window: the state was printed after the "
                          "failure and may already differ)";
   }
-  out.explanation += where_base;
-  out.advice = "cma= of at least " + mib(*total + v.grow_by) + " (the area " + std::to_string(v.grow_by) +
+  out.explanation += where_base + state_words;
+  out.advice = param + " of at least " + mib(*total + v.grow_by) + " (the area " + std::to_string(v.grow_by) +
                " pages larger at its end) would have served this request at that moment";
   if (out.c == cause::fragmented)
     out.advice += "; or allocate the large buffers first / free in the reverse order of allocation";
@@ -277,6 +329,41 @@ inline std::optional<boot_check> cross_check_boot(const field_report& r) {
   return std::nullopt;
 }
 
+/// A "hugetlb_cma: …" warning: the hugetlb area (of that node) was not reserved.  The words
+/// are mm/hugetlb.c's (≤6.14) and mm/hugetlb_cma.c's (6.15+); the size rules differ: 6.1 and
+/// 6.12 ask for "at least" the gigantic page size and round a larger size up, 7.x asks for a
+/// multiple of it (checked on Debian's 6.1, 6.12 and 7.3: tests/data/boot/hugetlb/).
+inline finding of_hugetlb_rejection(const field_reservation& x, finding f) {
+  f.c = cause::reservation_failed;
+  const auto has = [&](const char* w) { return x.text.find(w) != std::string::npos; };
+  const std::string size = x.mib ? std::to_string(*x.mib) + " MiB" : std::string("the gigantic page size");
+  f.explanation = "no hugetlb CMA area" + (x.node ? " on node " + std::to_string(*x.node) : std::string()) +
+                  ": the kernel said \"" + x.text + "\"";
+  if (has("multiple of")) {
+    f.why = reservation_why::alignment;
+    f.advice = "give hugetlb_cma= a multiple of " + size + " (the largest gigantic page: 1 GiB with 4 KiB pages), "
+               "e.g. hugetlb_cma=" + (x.mib ? std::to_string(*x.mib) + "M" : std::string("1G"));
+  } else if (has("at least")) {
+    f.why = reservation_why::limit;
+    f.advice = "give hugetlb_cma= at least " + size + "; this kernel rounds a larger size up to a multiple of it";
+  } else if (has("spans zones")) {
+    f.why = reservation_why::boundary;
+    f.advice = "the area would cross a zone boundary (ZONE_DMA32/ZONE_NORMAL): a smaller hugetlb_cma=, or more RAM "
+               "above 4 GiB so it lands wholly in one zone";
+  } else if (has("reservation failed")) {
+    f.why = reservation_why::too_large;
+    f.advice = "memblock found no aligned free range that large on the node: a smaller hugetlb_cma= (or more RAM); "
+               "`cmasim boot --kernel <version> --mem <RAM> --cmdline 'hugetlb_cma=…'` shows what fits";
+  } else if (has("invalid node")) {
+    f.why = reservation_why::outside_ram;
+    f.advice = "name only nodes the machine has in hugetlb_cma=<node>:<size>,…";
+  } else {
+    f.why = reservation_why::unknown;
+    f.advice = "see mm/hugetlb_cma.c (6.15+) or mm/hugetlb.c for this message";
+  }
+  return f;
+}
+
 inline finding of_reservation(const field_report& r, const field_reservation& x) {
   using K = field_reservation::kind;
   finding f;
@@ -300,6 +387,7 @@ inline finding of_reservation(const field_report& r, const field_reservation& x)
                         : "the kernel could not allocate memory for the reserved-memory node " + x.name;
     f.advice = "check the node's compatible (shared-dma-pool), size, alignment and alloc-ranges against the RAM map";
     return f;
+  case K::hugetlb_rejected: return of_hugetlb_rejection(x, std::move(f));
   case K::incompatible:
     f.c = cause::reservation_failed;
     f.why = reservation_why::unknown;
@@ -381,6 +469,11 @@ inline bool is_consequence(const field_report& r, std::size_t i) {
   if ((x.what == K::boundary || x.what == K::incorrect_alignment) && next_near(r, i, K::failed)) return true;
   if (x.what == K::matching_fail)
     if (const auto* p = prev_near(r, i); p && (p->what == K::bypass_dt || p->what == K::incorrect_alignment)) return true;
+  // hugetlb_cma_reserve: cma_declare_contiguous_nid's "Failed to reserve N MiB on node K", then
+  // "hugetlb_cma: reservation failed: err -12, node K" — one failure, the hugetlb area's.
+  if (x.what == K::failed)
+    if (const auto* h = next_near(r, i, K::hugetlb_rejected); h && h->text.find("reservation failed") != std::string::npos)
+      return true;
   return false;
 }
 
@@ -400,6 +493,58 @@ inline void add(std::vector<finding>& out, finding f) {
       return;
     }
   out.push_back(std::move(f));
+}
+
+/// Does the failure line `f` report the traced failed allocation `o`?  The same area (a
+/// failure line without a name, ≤5.11, is the default area's) and count, printed between the
+/// allocation's start and just after its finish (6.12+ prints it before tracing the finish,
+/// 6.1 right after: mm/cma.c cma_alloc).
+inline bool reports(const field_failure& f, const op_record& o) {
+  constexpr double after_finish = 0.01; // s: the pr_err follows the trace event at once
+  if (f.count != o.count || (!f.area.empty() && !o.area.empty() && f.area != o.area)) return false;
+  // The replay paired them already (cross_check.hpp, kmsg_replay.hpp): that line and no other.
+  if (o.also_reported && o.also_reported->file == f.where.file && o.also_reported->line == f.where.line) return true;
+  if (!f.where.time || !o.where.time) return true;
+  const double began = o.start_time.value_or(*o.where.time);
+  return *f.where.time + 1e-6 >= began && *f.where.time <= *o.where.time + after_finish;
+}
+
+/// The log's failure lines, and the trace's failed allocations no line reports, each with
+/// where it came from.  A line that reports a traced failure takes, when it has no
+/// show_areas state of its own, the model's state before that allocation.
+inline std::vector<std::pair<field_failure, failure_origin>> failures_with_trace(const replay_report& rep,
+                                                                                 const field_report& r, diagnosis& d) {
+  std::vector<std::pair<field_failure, failure_origin>> out;
+  for (const auto& f : r.failures) out.push_back({f, {}});
+  std::size_t next = 0; // lines and traced failures come in the same order
+  for (const auto& o : rep.failed_allocations()) {
+    ++d.traced_failures;
+    if (o.result == verdict::diverged) continue; // the model's state is not the kernel's
+    std::size_t i = next;
+    while (i < r.failures.size() && !reports(r.failures[i], o)) ++i;
+    failure_origin org;
+    org.busy_retried = !o.observed_busy.empty();
+    if (i < r.failures.size()) {
+      next = i + 1;
+      auto& [f, fo] = out[i];
+      fo.busy_retried = org.busy_retried;
+      if (!f.logged_align) f.logged_align = o.align;
+      if (!f.state && o.state_before) f.state = o.state_before, fo.state_replayed = true;
+      continue;
+    }
+    field_failure f;
+    f.area = o.area;
+    f.count = o.count;
+    f.err = o.observed_err.value_or(o.predicted_err);
+    f.where = o.where;
+    f.logged_align = o.align;
+    f.state = o.state_before;
+    ++d.traced_unreported;
+    org.traced = true;
+    org.state_replayed = f.state.has_value();
+    out.push_back({std::move(f), org});
+  }
+  return out;
 }
 
 } // namespace detail_diag
@@ -442,7 +587,14 @@ inline diagnosis diagnose(const replay_report& rep) {
       if (const auto* n = next_near(r, i, field_reservation::kind::matching_fail)) f.area = n->name;
     add(first, std::move(f));
   }
-  for (const auto& f : r.failures) add(rest, of_failure(r, f, p));
+  for (const auto& [f, org] : failures_with_trace(rep, r, d)) add(rest, of_failure(r, f, p, org));
+  if (rep.count_of(verdict::diverged))
+    d.notes.push_back(std::to_string(rep.count_of(verdict::diverged)) +
+                      " traced operations diverged from the model: failures among them are diagnosed from the log's "
+                      "lines only (`cmasim replay` shows where)");
+  if (rep.ops_not_kept)
+    d.notes.push_back(std::to_string(rep.ops_not_kept) + " traced operations beyond the replay's record limit were "
+                      "counted, not diagnosed");
   if (r.failures_total > r.failures.size())
     d.notes.push_back(std::to_string(r.failures_total - r.failures.size()) + " more failure lines were counted, not kept");
   // "N callbacks suppressed": at least N failures more, spread over the failure findings.
@@ -487,8 +639,11 @@ inline diagnosis diagnose(const replay_report& rep) {
                "elsewhere), or the CMA line was rate-limited or filtered out of this log";
     add(rest, std::move(f));
   }
-  // After the reservations, in the order they first appear in the input.
-  std::stable_sort(rest.begin(), rest.end(), [](const finding& a, const finding& b) {
+  // After the reservations, in the order they first appear in the input: by time when
+  // every finding has one (a dmesg and a trace side by side), else by file and line.
+  const bool all_timed = std::all_of(rest.begin(), rest.end(), [](const finding& f) { return f.first.has_value(); });
+  std::stable_sort(rest.begin(), rest.end(), [all_timed](const finding& a, const finding& b) {
+    if (all_timed) return *a.first < *b.first;
     const auto key = [](const finding& f) {
       return f.ev.empty() ? std::pair<unsigned, std::uint64_t>{~0u, 0} : std::pair{f.ev.front().file, f.ev.front().line};
     };

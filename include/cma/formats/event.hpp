@@ -135,6 +135,27 @@ struct reserved {               ///< "cma: Reserved N MiB at 0x…[ on node N]" 
   std::uint64_t base = 0;
   std::optional<int> node;
 };
+struct reserved_ranges {        ///< 6.15+ "cma: Reserved N MiB in R range[s]" (cma_declare_contiguous_multi: no address)
+  std::uint64_t mib = 0;
+  unsigned ranges = 1;
+};
+struct hugetlb_cma_reserve {    ///< "hugetlb_cma: reserve N MiB, up to M MiB per node" (before the areas)
+  std::uint64_t mib = 0;
+  std::uint64_t per_node_mib = 0;
+};
+struct hugetlb_cma_reserved {   ///< "hugetlb_cma: reserved N MiB on node N": the area reserved just before is hugetlb<node>
+  std::uint64_t mib = 0;
+  int node = 0;
+};
+struct hugetlb_cma_rejected {   ///< "hugetlb_cma: cma area must be a multiple of N MiB" (and its siblings): nothing reserved
+  std::string message;          ///< the text after "hugetlb_cma: "
+  std::optional<std::uint64_t> mib; ///< the N MiB it names, if any
+};
+struct memrange_lookup {        ///< 7.x "find_cma_memrange(page %p, count %lu[, no cma range matches the page range])"
+  std::string page_token;
+  page_count count = 0;
+  bool matched = true;          ///< false: the pages are not in this area (6.x: cma_pages_valid's line)
+};
 struct reserve_failed {         ///< "cma: Failed to reserve N MiB[ on node N]"
   std::uint64_t mib = 0;
   std::optional<int> node;
@@ -233,7 +254,8 @@ struct live_allocation {        ///< "@@LIVE id= size= pages= pfn= … cma=1"
 using event = std::variant<alloc_start, alloc_finish, busy_retry, release, step_marker, alloc_call, alloc_returned,
                            busy_debug, release_debug, pages_invalid, alloc_failed, show_areas, pfns_busy,
                            callbacks_suppressed, show_areas_range, show_areas_total, isolation_failed, incompatible_area,
-                           driver_failure, page_alloc_warning, boot_done, reserved, reserve_failed, rmem_pool, rmem_reusable,
+                           driver_failure, page_alloc_warning, boot_done, reserved, reserved_ranges, hugetlb_cma_reserve,
+                           hugetlb_cma_reserved, hugetlb_cma_rejected, memrange_lookup, reserve_failed, rmem_pool, rmem_reusable,
                            rmem_initialized, rmem_note, reserve_boundary, memory_line, meminfo, vmstat, banner,
                            command_line, kconfig, boot_debug, kmod_alloc, kmod_free, kmod_hog, kmod_unhog, kmod_other,
                            recorder_bitmap, step_result, live_allocation>;

@@ -11,10 +11,15 @@
 //   cma: cma_alloc(): returned %p
 //   cma: cma_alloc(): memory range at [pfn 0x%lx ]%p is busy, retrying
 //   cma: cma_release(page %p[, count %lu])  /  cma: cma_pages_valid(page %p, count %lu)
+//   7.x: cma: __cma_release_frozen(page %p, count %lu)  (as cma_release's line)
+//   7.x: cma: find_cma_memrange(page %p, count %lu[, no cma range matches the page range])
 //   cma: cma_alloc: [name: ]alloc failed, req-size: %lu pages, ret: %d
 //   cma: number of available pages: …=> %lu free of %lu total pages
 //   alloc_contig_range: [%lx, %lx) PFNs busy ; <func>: N callbacks suppressed
 //   cma: Reserved %ld MiB at %pa[ on node %d] ; cma: Failed to reserve %ld MiB[ on node %d]
+//   6.15+ cma: Reserved %lu MiB in %d range%s (cma_declare_contiguous_multi: no address;
+//     "range" for 1, "ranges" for more — str_plural())
+//   hugetlb_cma: … (hugetlb_cma_reserve's pr_info/pr_warn lines: detail/kmsg_hugetlb.hpp)
 //   Reserved memory: created CMA memory pool at %pa, size %ld MiB
 //   Memory: …, %luK cma-reserved… ; CmaTotal: / CmaFree: (meminfo pasted into a log)
 //   Linux version … ; Kernel command line: …
@@ -31,6 +36,7 @@
 #pragma once
 
 #include "detail/kmsg_field.hpp"
+#include "detail/kmsg_hugetlb.hpp"
 #include "detail/scan.hpp"
 #include "parsed.hpp"
 
@@ -183,24 +189,46 @@ inline parsed_line alloc_debug(std::string_view func, std::string_view rest) {
   return parsed_line::bad(std::string(func) + "(: expected 'cma <ptr>, count …', '): returned <ptr>' or '): memory range at …'");
 }
 
-inline parsed_line release_like(bool valid_check, std::string_view rest) {
-  // rest follows "cma_release(" / "cma_pages_valid(": "page %p[, count %lu])"
-  if (!eat(rest, "page ")) return parsed_line::bad("cma_release(: expected 'page <ptr>'");
-  auto close = rest.find(')');
-  if (close == std::string_view::npos) return parsed_line::bad("cma_release(: expected ')'");
+inline parsed_line release_like(bool valid_check, std::string_view rest, std::string_view func = "cma_release") {
+  // rest follows "cma_release(" / "cma_pages_valid(" / 7.x "__cma_release_frozen(": "page %p[, count %lu])"
+  const std::string f(func);
+  if (!eat(rest, "page ")) return parsed_line::bad(f + "(: expected 'page <ptr>'");
+  auto close = rest.find(')', starts_with(rest, "(____ptrval____)") ? 16 : 0);
+  if (close == std::string_view::npos || !trim(rest.substr(close + 1)).empty()) return parsed_line::bad(f + "(: expected ')' at the end");
   auto inner = rest.substr(0, close);
   auto comma = inner.find(", count ");
   std::string tok(inner.substr(0, comma));
+  if (tok.empty()) return parsed_line::bad(f + "(: expected 'page <ptr>'");
   std::optional<page_count> count;
   if (comma != std::string_view::npos) {
     count = to_u64(inner.substr(comma + 8));
-    if (!count) return parsed_line::bad("cma_release(: expected 'count <decimal>'");
+    if (!count) return parsed_line::bad(f + "(: expected 'count <decimal>'");
   }
-  if (valid_check) {
-    if (!count) return parsed_line::bad("cma_pages_valid(: expected 'count <decimal>'");
-    return parsed_line::ok(ev::pages_invalid{std::move(tok), *count});
+  if (valid_check || func != "cma_release") {
+    if (!count) return parsed_line::bad(f + "(: expected 'count <decimal>'");
   }
+  if (valid_check) return parsed_line::ok(ev::pages_invalid{std::move(tok), *count});
   return parsed_line::ok(ev::release_debug{std::move(tok), count});
+}
+
+// 7.x find_cma_memrange(): "page %p, count %lu)" on entry, "page %p, count %lu, no cma range
+// matches the page range)" when the pages are in none of the area's ranges (after "find_cma_memrange(").
+inline parsed_line memrange_lookup(std::string_view rest) {
+  constexpr std::string_view expected =
+      "find_cma_memrange(: expected 'page <ptr>, count <decimal>[, no cma range matches the page range])'";
+  ev::memrange_lookup e;
+  if (!eat(rest, "page ")) return parsed_line::bad(std::string(expected));
+  auto tok = until(rest, ", count ");
+  if (!tok || tok->empty() || tok->find_first_of(" ,") != std::string_view::npos) return parsed_line::bad(std::string(expected));
+  auto count = eat_u64(rest);
+  if (!count) return parsed_line::bad(std::string(expected));
+  rest = trim(rest);
+  if (eat(rest, ", no cma range matches the page range)")) e.matched = false;
+  else if (!eat(rest, ")")) return parsed_line::bad(std::string(expected));
+  if (!rest.empty()) return parsed_line::bad(std::string(expected));
+  e.page_token = std::string(*tok);
+  e.count = *count;
+  return parsed_line::ok(std::move(e));
 }
 
 inline parsed_line alloc_failed(std::string_view func, std::string_view rest) {
@@ -328,6 +356,8 @@ inline parsed_line cma_message(std::string_view m) {
   }
   std::string_view r = m;
   if (eat(r, "cma_release(")) return release_like(false, r);
+  if (eat(r, "__cma_release_frozen(")) return release_like(false, r, "__cma_release_frozen");
+  if (eat(r, "find_cma_memrange(")) return memrange_lookup(r);
   if (eat(r, "cma_pages_valid(")) return release_like(true, r);
   if (trim(r) == "number of available pages:") return parsed_line::skip(); // 6.15+: the ranges follow
   if (eat(r, "number of available pages: ")) return show_areas(r);
@@ -342,7 +372,14 @@ inline parsed_line cma_message(std::string_view m) {
   r = m;
   if (eat(r, "Reserved ") || eat(r, "CMA: reserved ")) {
     auto mib = eat_u64(r);
-    if (!mib || !eat(r, " MiB at ")) return parsed_line::bad("Reserved: expected 'Reserved <N> MiB at 0x<addr>'");
+    if (mib && eat(r, " MiB in ")) { // 6.15+ cma_declare_contiguous_multi: "in %d range%s"
+      auto n = eat_u64(r);
+      const bool plural = eat(r, " ranges"), singular = !plural && eat(r, " range");
+      if (!n || *n == 0 || *n > 0xffffffffu || !(plural || singular) || !trim(r).empty() || (*n == 1) != singular)
+        return parsed_line::bad("Reserved … in: expected 'Reserved <N> MiB in 1 range' or '… in <R> ranges' (R > 1)");
+      return parsed_line::ok(ev::reserved_ranges{*mib, static_cast<unsigned>(*n)});
+    }
+    if (!mib || !eat(r, " MiB at ")) return parsed_line::bad("Reserved: expected 'Reserved <N> MiB at 0x<addr>' or '… in <R> range[s]'");
     auto sp = r.find(' ');
     auto base = to_u64(r.substr(0, sp), 16);
     if (!base) return parsed_line::bad("Reserved: expected a hex address after 'at '");
@@ -384,6 +421,9 @@ inline parsed_line parse_message(std::string_view m) {
     return parsed_line::bad("cma: message not recognised");
   }
   if (m == "cma:") return parsed_line::skip(); // 6.15+ show_areas: pr_info("\n") before the total
+  if (eat(r, "hugetlb_cma: ") || m == "hugetlb_cma:") return hugetlb_cma_message(r);
+  // mm/hugetlb.c's pr_warn_once when hugetlb_cma= is set: gigantic pages come from the areas instead
+  if (m == "HugeTLB: hugetlb_cma is enabled, skip boot time allocation") return parsed_line::skip();
   if (eat(r, "=> ")) { // 6.15+ show_areas: the pr_cont total, on a line of its own
     if (r.find(" free of ") == std::string_view::npos) return parsed_line::foreign();
     return show_areas_total(r);

@@ -3,6 +3,17 @@
 // One device command per line, written to /dev/cma_test as is: '#' starts a comment,
 // leading and trailing blanks (and a CR) are not part of the command, blank lines are
 // not steps.  Steps are numbered from 1 in file order (the trace's "step N:" markers).
+// Two commands are the runner's own, not the device's:
+//   read           a read() of /dev/cma_test instead of a write (the legacy free-oldest);
+//   huge SIZE N    writes N to /sys/kernel/mm/hugepages/hugepages-<SIZE in kB>kB/nr_hugepages
+//                  (SIZE: a number with K, M or G; "huge 32M N" = 32 MiB pages, order 13,
+//                  "huge 1G N" = 1 GiB pages, order 18).  No module is involved: with
+//                  hugetlb_cma= on the kernel command line the kernel itself cma_alloc()s and
+//                  cma_release()s such gigantic pages on its hugetlb area ("hugetlb0"),
+//                  falling back to alloc_contig_pages() outside CMA.  rc is the write's
+//                  -errno (0 even when fewer pages than asked could be had); the step's
+//                  "@@STEP N rc=R cmd=huge SIZE N | CmaTotal: … cma_alloc_fail=F" line ends
+//                  with " nr_hugepages=A free_hugepages=B" read back after the write.
 // Pure: text in, the command out.
 #pragma once
 

@@ -4,8 +4,17 @@
 // and an area.  In order of precedence:
 //   kernel: --kernel, the "Linux version" banner, BOOT_IMAGE=…vmlinuz-<version> on the
 //           command line, else 6.1 (said so);
-//   area:   --area, the first "cma: Reserved N MiB at …" line, else the boot model
-//           (boot/boot.hpp) from the command line and the RAM size of the Memory: line.
+//   area:   --area, the first "cma: Reserved N MiB at …" line that is not a hugetlb
+//           area, else the boot model (boot/boot.hpp) from the command line and the RAM
+//           size of the Memory: line;
+//   others: every hugetlb area the log declares: a "cma: Reserved N MiB at …" (or 6.15+
+//           "… in R range", no address) line followed by "hugetlb_cma: reserved N MiB on
+//           node K" is the area hugetlb<K> (mm/hugetlb.c ≤6.14, mm/hugetlb_cma.c 6.15+:
+//           cma_declare_contiguous_nid / _multi with the name "hugetlb%d"), order_per_bit
+//           HUGETLB_PAGE_ORDER (9 with 4 KiB pages).  On 6.1 and 6.12 arm64 it is reserved
+//           before the default area, on 7.x after, so "the first Reserved line" is not
+//           enough.  One without an address is placed where its first traced allocation
+//           landed (said so, and its first operation is checked against nothing else).
 // An area the kernel could not have had (cma_init_reserved_mem.hpp: a bitmap past
 // kmalloc's limit, a size that overflows) is refused with the reason, never allocated.
 // The first of each kind of line counts; a second banner means two boots were
@@ -27,10 +36,23 @@
 
 namespace cma::replay_detail {
 
+/// An area a boot line declared.
+struct declared_area {
+  std::string name;                 ///< "" until a later line names it (hugetlb<N>); then the default area
+  std::optional<std::uint64_t> base; ///< bytes; none for 6.15+ "Reserved N MiB in R range"
+  std::uint64_t mib = 0;
+  unsigned order_per_bit = 0;
+  ev::source where;
+};
+
+/// HUGETLB_PAGE_ORDER with 4 KiB pages (arm64 and x86: PMD_SHIFT - PAGE_SHIFT).
+inline constexpr unsigned hugetlb_page_order = 9;
+
 struct boot_facts {
   std::optional<ev::banner> banner;
   std::optional<ev::source> second_banner;   ///< another boot's banner (logs concatenated)
-  std::optional<ev::reserved> reserved;
+  std::optional<ev::reserved> reserved;      ///< the default area's line (the first not a hugetlb area's)
+  std::vector<declared_area> declared;       ///< every area line, in order
   std::optional<kernel_version> from_image; ///< "BOOT_IMAGE=/boot/vmlinuz-4.15.0…" when there is no banner
   std::optional<std::string> cmdline;
   std::optional<std::uint64_t> ram_kb;
@@ -53,10 +75,43 @@ struct boot_facts {
       else if (!second_banner) second_banner = e.where;
       boot_seen = true;
     } else if (auto r = std::get_if<ev::reserved>(&e.what)) {
-      if (!reserved) reserved = *r;
+      if (!second_banner) declared.push_back({"", r->base, r->mib, 0, e.where});
+      settle_default();
       boot_seen = true;
+    } else if (auto rr = std::get_if<ev::reserved_ranges>(&e.what)) {
+      if (!second_banner) declared.push_back({"", std::nullopt, rr->mib, 0, e.where});
+      boot_seen = true;
+    } else if (auto h = std::get_if<ev::hugetlb_cma_reserved>(&e.what)) {
+      // names the area declared just before it (hugetlb_cma_reserve: declare, then print)
+      if (!declared.empty() && declared.back().name.empty() && declared.back().mib == h->mib) {
+        declared.back().name = "hugetlb" + std::to_string(h->node);
+        declared.back().order_per_bit = hugetlb_page_order;
+        settle_default();
+      }
     }
   }
+  /// The hugetlb areas declared (named), in order.
+  std::vector<declared_area> hugetlb_areas() const {
+    std::vector<declared_area> out;
+    for (const auto& d : declared)
+      if (d.name.rfind("hugetlb", 0) == 0) out.push_back(d);
+    return out;
+  }
+
+private:
+  // The default area: the first Reserved line with an address that no hugetlb line claimed.
+  // (Until the line after it is read a hugetlb area's line looks like the default one; a
+  // streamed replay starts later than that: at the first trace operation.)
+  void settle_default() {
+    reserved.reset();
+    for (const auto& d : declared)
+      if (d.name.empty() && d.base) {
+        reserved = ev::reserved{d.mib, *d.base, std::nullopt};
+        return;
+      }
+  }
+
+public:
 };
 
 // The version at the start of an image name: "4.15.0CMA20190430" (a CONFIG_LOCALVERSION

@@ -20,6 +20,13 @@
 //     gives no size) names its caller; one with no failure near is kept on its own;
 //   * PFNs busy / test_pages_isolated lines close together form one attempt (a burst); a
 //     failure right after a burst was caused by it.
+// Area names (as failure lines and trace events name them): a "cma: Reserved N MiB at …"
+// line (or 6.15+ "Reserved N MiB in R range[s]", no base) whose next event is
+// "hugetlb_cma: reserved N MiB on node K" declared the area hugetlb<K> (hugetlb_cma_reserve
+// declares, then prints) — never the default area, whichever comes first (6.1 and 6.12
+// print the hugetlb area's line before the default one's, 6.15+ arm64 after).  Any other
+// Reserved line is the default area ("reserved"), or reserved-node<K> for a real node;
+// a "… in R range[s]" line no hugetlb line claims is "(multi-range area)".
 // Bounds: at most max_failures failures and max_bursts bursts are kept (all are counted),
 // each burst keeps its first max_windows windows: memory does not grow with the log.
 // Pure: no I/O.
@@ -30,6 +37,7 @@
 #include "../types.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -87,11 +95,15 @@ struct field_burst {
 };
 
 struct field_reservation {
-  enum class kind { failed, boundary, incorrect_alignment, bypass_dt, matching_fail, node_alloc_failed, incompatible };
+  enum class kind {
+    failed, boundary, incorrect_alignment, bypass_dt, matching_fail, node_alloc_failed, incompatible,
+    hugetlb_rejected, ///< a "hugetlb_cma: " warning: no hugetlb area (on that node) was reserved
+  };
   kind what = kind::failed;
   std::optional<std::uint64_t> mib, base, boundary;
   std::optional<int> node;
-  std::string name;
+  std::string name;  ///< the area or DT node ("hugetlb<K>" when a hugetlb line names the node, else "hugetlb")
+  std::string text;  ///< hugetlb_rejected: the kernel's words after "hugetlb_cma: "
   ev::source where;
 };
 
@@ -121,11 +133,17 @@ public:
 
   /// A kmsg/recorder event (trace events only say there was a trace: saw_trace()).
   void on(const ev::event& e, const ev::source& where) {
+    // A Reserved line waits for the next event: "hugetlb_cma: reserved … on node K" names it.
+    // (cma_declare_contiguous's pr_debug lines may come between: they do not end the wait.)
+    if (pending_reserved_ && !std::holds_alternative<ev::hugetlb_cma_reserved>(e) &&
+        !std::holds_alternative<ev::boot_debug>(e))
+      commit_reserved();
     std::visit([&](const auto& x) { see(x, where); }, e);
   }
   void saw_trace() noexcept { r_.has_trace = true; }
 
   field_report result() && {
+    commit_reserved();
     close_ranges();
     return std::move(r_);
   }
@@ -149,14 +167,67 @@ private:
     return a;
   }
 
+  // A Reserved line, until the event after it says whose area it declared.
+  struct reserved_line {
+    std::uint64_t mib = 0;
+    std::optional<std::uint64_t> base; ///< none in the 6.15+ "in R range[s]" form
+    std::optional<int> node;
+    unsigned ranges = 0;               ///< the "in R range[s]" form (0: "at <base>")
+    ev::source where;
+  };
   void see(const ev::reserved& x, const ev::source& w) {
+    commit_reserved();
+    pending_reserved_ = reserved_line{x.mib, x.base, x.node, 0, w};
+  }
+  void see(const ev::reserved_ranges& x, const ev::source& w) {
+    commit_reserved();
+    pending_reserved_ = reserved_line{x.mib, std::nullopt, std::nullopt, x.ranges, w};
+  }
+  void see(const ev::hugetlb_cma_reserved& x, const ev::source& w) {
+    const std::string name = "hugetlb" + std::to_string(x.node);
+    if (pending_reserved_ && pending_reserved_->where.file == w.file) {
+      auto& a = area(name, "cma: Reserved line + hugetlb_cma: reserved", pending_reserved_->where);
+      a.base = pending_reserved_->base;
+      a.count = pending_reserved_->mib * 256;
+      a.source = pending_reserved_->ranges ? "cma: Reserved … in range line + hugetlb_cma: reserved"
+                                           : "cma: Reserved line + hugetlb_cma: reserved";
+      a.where = pending_reserved_->where;
+      a.is_default = false;
+      pending_reserved_.reset();
+      return;
+    }
+    commit_reserved();
+    // no Reserved line just before it (cut log, cma.c's info lines filtered out): the size only
+    auto& a = area(name, "hugetlb_cma: reserved", w);
+    if (!a.count) a.count = x.mib * 256;
+  }
+  void commit_reserved() {
+    if (!pending_reserved_) return;
+    const reserved_line x = *pending_reserved_;
+    pending_reserved_.reset();
+    const ev::source& w = x.where;
+    const char* src = x.ranges ? "cma: Reserved … in range line" : "cma: Reserved line";
     // "on node -1" (NUMA_NO_NODE, 6.12+) is the default area; a real node an area of its own.
-    auto& a = x.node && *x.node >= 0 ? area("reserved-node" + std::to_string(*x.node), "cma: Reserved line", w)
-                                     : default_area("cma: Reserved line", w);
+    auto& a = x.ranges                     ? area("(multi-range area)", src, w)
+              : x.node && *x.node >= 0     ? area("reserved-node" + std::to_string(*x.node), src, w)
+                                           : default_area(src, w);
     a.base = x.base;
     a.count = x.mib * 256;
-    a.source = "cma: Reserved line";
+    a.source = src;
     a.where = w;
+  }
+  void see(const ev::hugetlb_cma_rejected& x, const ev::source& w) {
+    auto& n = reservation(field_reservation::kind::hugetlb_rejected, w);
+    n.mib = x.mib;
+    n.text = x.message;
+    // "… node %d …" in the warning names the node whose hugetlb area was not reserved
+    if (auto i = x.message.find("node "); i != std::string::npos) {
+      int node = 0;
+      const char* b = x.message.data() + i + 5;
+      const auto [end, ec] = std::from_chars(b, x.message.data() + x.message.size(), node);
+      if (ec == std::errc{} && end != b) n.node = node;
+    }
+    n.name = n.node && *n.node >= 0 ? "hugetlb" + std::to_string(*n.node) : "hugetlb";
   }
   void see(const ev::rmem_pool& x, const ev::source& w) {
     // "created CMA memory pool" is the DT default area (linux,cma) when the node carries
@@ -370,6 +441,7 @@ private:
   };
   field_report r_;
   std::optional<field_area> pending_pool_;
+  std::optional<reserved_line> pending_reserved_;
   bool pending_dma_pool_ = false;
   std::optional<field_snapshot> ranges_;
   std::optional<call> last_call_;
@@ -379,6 +451,7 @@ private:
 public:
   /// End of input: driver lines still waiting had no failure after them.
   void finish() {
+    commit_reserved();
     if (pending_pool_) { // a DT pool whose node line never came
       auto& a = area("(DT pool)", pending_pool_->source, pending_pool_->where);
       a.base = pending_pool_->base;

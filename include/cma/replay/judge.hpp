@@ -12,6 +12,11 @@
 //     printed after it (ftrace and printk share local_clock);
 //   * records the verdict: every one counted, each record numbered (seq) and, as
 //     replay_options say, handed to on_op once final, kept, or only counted.
+// Several areas (the default one, hugetlb<N>, …): each operation names its area (trace
+// name=, 6.6+ pr_debug name:) and ours(name) makes that area the current one; an operation
+// of an area the log did not declare is unchecked.  A show_areas line is checked against
+// the area of its size (it follows that area's failure), CmaTotal and cma-reserved against
+// the sum of every area.
 // Records are final when the cross-check (cross_check.hpp) can no longer annotate them:
 // with pr_debug lines to pair, the last as many records as there are lines wait in a
 // window (at most hold_limit) before they go to on_op.
@@ -23,6 +28,7 @@
 #include "state_checks.hpp"
 
 #include <algorithm>
+#include <array>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -52,11 +58,33 @@ public:
 
   judge(const replay_options& opt, replay_report& rep) : opt_(opt), rep_(rep) {}
 
-  void set_area(allocator a) { area_.emplace(std::move(a)); }
-  bool has_area() const { return area_.has_value(); }
+  /// The default area (the report's `area`); add_area() adds the others.
+  void set_area(allocator a) {
+    areas_.clear();
+    sources_.clear();
+    verdicts_.clear();
+    add_area(std::move(a), "");
+  }
+  void add_area(allocator a, std::string source) {
+    areas_.push_back(std::move(a));
+    sources_.push_back(std::move(source));
+    verdicts_.push_back({});
+    area_ = &areas_.front(), cur_ = 0;
+  }
+  bool has_area() const { return !areas_.empty(); }
   allocator& area() { return *area_; }
   const allocator& area() const { return *area_; }
-  bool ours(std::string_view name) const { return name.empty() || formats::detail::same(name, area_->name()); }
+  const std::deque<allocator>& areas() const { return areas_; }
+  /// Makes the area `name` names current (no name: the default area); false when the log
+  /// declared no such area.
+  bool ours(std::string_view name) {
+    if (areas_.empty()) return false;
+    if (name.empty()) return area_ = &areas_.front(), cur_ = 0, true;
+    if (formats::detail::same(name, area_->name())) return true;
+    for (std::size_t i = 0; i < areas_.size(); ++i)
+      if (formats::detail::same(name, areas_[i].name())) return area_ = &areas_[i], cur_ = i, true;
+    return false;
+  }
   /// Does every operation get a record (someone reads them all)?
   bool records_all() const { return bool(opt_.on_op) || opt_.keep_matched; }
   /// Records wait until `n` later ones have come (the cross-check may annotate them).
@@ -86,7 +114,7 @@ public:
     while (timed_pos_ < timed_.size() && *timed_[timed_pos_]->where.time < *next_op.time) side_event(*timed_[timed_pos_++]);
   }
   void side_event(const ev::located& e) {
-    if (auto c = state_check_for(*area_, e)) rep_.checks.push_back(std::move(*c));
+    if (auto c = state_check_for(area_of_line(e), e, total_pages())) rep_.checks.push_back(std::move(*c));
   }
   void check(std::string what, bool ok, const ev::source& where, std::string detail) {
     rep_.checks.push_back({std::move(what), ok, where, std::move(detail)});
@@ -108,11 +136,13 @@ public:
   /// A matched operation nobody keeps a record of: counted only.
   void count_matched() {
     ++rep_.verdicts[static_cast<std::size_t>(verdict::matched)];
+    ++verdicts_[current()][static_cast<std::size_t>(verdict::matched)];
     ++seq_;
   }
 
   void record(op_record o) {
     ++rep_.verdicts[static_cast<std::size_t>(o.result)];
+    if (o.result != verdict::unchecked) ++verdicts_[current()][static_cast<std::size_t>(o.result)];
     ++seq_;
     if (o.result == verdict::diverged && !rep_.first_diverged) rep_.first_diverged = o;
     if (!opt_.on_op) return keep(std::move(o));
@@ -145,10 +175,22 @@ public:
   // ------------------------------------------------------------ verdicts
   // The state a failed allocation met, for its failure_reason.  Only failures need it
   // (maxchunk is a search of the area: not done for the millions that succeed).
-  void note_state_before(op_record& o) const {
+  // With it, the free runs (as cma_debug_show_areas would print them) for diagnose's
+  // window search, while a budget of runs lasts: a long trace of failures in a fragmented
+  // area must not keep a copy of the bitmap per failure.
+  void note_state_before(op_record& o) {
     if (o.observed_ok) return;
     o.free_before = area_->free_pages();
     o.maxchunk_before = area_->maxchunk();
+    if (!formats::detail::same(o.area, area_->name()) || area_->ranges().size() != 1 || snapshot_runs_left_ == 0) return;
+    field_snapshot s;
+    s.total = area_->count(), s.free = o.free_before, s.where = o.where;
+    for (const auto& r : area_->free_runs()) {
+      if (s.runs.size() == snapshot_runs_left_) return;
+      s.runs.push_back({r.pages, r.pfn - area_->base_pfn()});
+    }
+    snapshot_runs_left_ -= s.runs.size();
+    o.state_before = std::move(s);
   }
 
   static busy_oracle observed_oracle(const pending_alloc& p) {
@@ -220,6 +262,11 @@ public:
       o.failure_reason = "larger than the area: " + std::to_string(o.count) + " pages > " + std::to_string(area_->count());
     else if (r.busy_retries() > 0 || r.err == ebusy)
       o.failure_reason = "busy: " + std::to_string(r.busy_retries()) + " window(s) found but their pages could not be migrated";
+    else if (!area_->can_ever_hold(o.count, o.align))
+      o.failure_reason = "this area can never hold it: no window of " + std::to_string(o.count) + " pages aligned to " +
+                         std::to_string(page_count{1} << std::min(o.align, 63u)) + " pages fits between its base pfn " +
+                         detail::hex(area_->base_pfn()) + " and its end " + detail::hex(area_->base_pfn() + area_->count()) +
+                         ", even with every page free";
     else
       o.failure_reason = "no free window of " + std::to_string(o.count) + " pages aligned to " +
                          std::to_string(page_count{1} << std::min(o.align, 63u)) + " pages, although " +
@@ -237,9 +284,35 @@ public:
     rep_.maxchunk = area_->maxchunk();
     rep_.free_runs = area_->free_runs();
     rep_.show_areas_text = cma_debug_show_areas(*area_);
+    rep_.areas.clear();
+    for (std::size_t i = 0; i < areas_.size(); ++i) {
+      const auto& a = areas_[i];
+      area_report r;
+      r.name = a.name(), r.source = sources_[i];
+      r.base_pfn = a.base_pfn(), r.count = a.count(), r.order_per_bit = a.order_per_bit();
+      r.used = a.used_bits_pages(), r.free = a.free_pages(), r.maxchunk = a.maxchunk();
+      r.verdicts = verdicts_[i];
+      rep_.areas.push_back(std::move(r));
+    }
   }
 
 private:
+  std::size_t current() const { return cur_; }
+  page_count total_pages() const {
+    page_count n = 0;
+    for (const auto& a : areas_) n += a.count();
+    return n;
+  }
+  // show_areas prints "… of T total pages" right after its area's failure: the area of T
+  // pages (the current one when several have that size).
+  const allocator& area_of_line(const ev::located& e) const {
+    const auto* sa = std::get_if<ev::show_areas>(&e.what);
+    if (!sa || area_->count() == sa->total) return *area_;
+    for (const auto& a : areas_)
+      if (a.count() == sa->total) return a;
+    return *area_;
+  }
+
   void keep(op_record o) {
     const bool keep_all = !opt_.on_op && opt_.keep_matched;
     if (!keep_all && !o.notable()) return;
@@ -257,12 +330,17 @@ private:
 
   const replay_options& opt_;
   replay_report& rep_;
-  std::optional<allocator> area_;
+  std::deque<allocator> areas_;         ///< the default area first (stable addresses)
+  std::vector<std::string> sources_;    ///< where each came from ("" for the default: rep_.area_source)
+  std::vector<std::array<std::uint64_t, 4>> verdicts_; ///< per area, as rep_.verdicts
+  allocator* area_ = nullptr;           ///< the current area
+  std::size_t cur_ = 0;                 ///< its index in areas_
   std::vector<const ev::located*> timed_, untimed_;
   std::size_t timed_pos_ = 0;
   double frontier_ = -1e300;
   std::uint64_t seq_ = 0;
   std::size_t hold_ = 0;
+  std::size_t snapshot_runs_left_ = std::size_t{1} << 20; ///< free runs kept in op_record::state_before, all failures together (16 MiB)
   std::deque<op_record> held_;   ///< records the cross-check may still annotate (on_op only)
   bool mid_stream_read_ = false; ///< a verdict depended on whether the log starts mid-stream
 };

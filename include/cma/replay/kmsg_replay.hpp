@@ -62,8 +62,11 @@ private:
     o.observed_ok = !ret.null();
     o.observed_busy = p.busy;
     if (p.failed_ret) o.observed_err = *p.failed_ret;
+    if (p.failed_where) o.also_reported = *p.failed_where; // the failure line that reported it
+    o.start_time = p.start_time;
+    const bool mine = j_.ours(p.name);
     j_.note_state_before(o);
-    if (!j_.ours(p.name)) return j_.unchecked(std::move(o), "another area");
+    if (!mine) return j_.unchecked(std::move(o), "another area");
     // Busy lines without a pfn (≤6.5): the kernel retried that many windows.
     busy_oracle oracle = judge::observed_oracle(p);
     if (p.busy.empty() && p.busy_lines > 0) {

@@ -161,6 +161,71 @@ private:
     rep_.count = c.area->count();
     rep_.order_per_bit = c.area->order_per_bit();
     judge_.set_area(std::move(*c.area));
+    add_hugetlb_areas(); // beside --area too: --area stands for the default area only
+  }
+
+  // The hugetlb areas the boot lines declare (boot_facts.hpp), beside the default one.
+  void add_hugetlb_areas() {
+    for (const auto& d : facts_.hugetlb_areas()) {
+      if (d.name == judge_.area().name()) continue; // --area named it: that one wins
+      std::optional<std::uint64_t> base = d.base;
+      std::string source = "boot log (cma: Reserved + hugetlb_cma: reserved lines)";
+      if (!base && facts_.cmdline && facts_.ram_kb) { // the boot model, checked against the trace
+        const auto placed = boot_model_base(d.name);
+        const auto traced = first_traced_pfn(d.name);
+        if (placed && (!traced || (*traced >= *placed && *traced < *placed + (d.mib << 20)))) {
+          base = placed;
+          source = "boot model (its boot line gives no address)";
+          rep_.notes.push_back("area " + d.name + ": `cma: Reserved " + std::to_string(d.mib) +
+                               " MiB in … range` gives no address; placed by the boot model at pfn " +
+                               cma::detail::hex(*placed >> page_shift) +
+                               (traced ? ", where its first traced allocation (pfn " + cma::detail::hex(*traced >> page_shift) +
+                                             ") lies"
+                                       : std::string(" (no traced allocation to check it against)")));
+        } else if (placed) {
+          rep_.notes.push_back("area " + d.name + ": the boot model places it at pfn " + cma::detail::hex(*placed >> page_shift) +
+                               ", but its first traced allocation is at pfn " + cma::detail::hex(*traced >> page_shift) +
+                               ", outside: the trace wins");
+        }
+      }
+      if (!base) {
+        base = first_traced_pfn(d.name);
+        if (!base) {
+          rep_.notes.push_back("area " + d.name + " (" + std::to_string(d.mib) + " MiB): its boot line gives no address and "
+                               "no allocation of it was traced: its operations are unchecked");
+          continue;
+        }
+        source = "boot log (no address: placed at its first traced allocation)";
+        rep_.notes.push_back("area " + d.name + ": `cma: Reserved " + std::to_string(d.mib) +
+                             " MiB in … range` gives no address; the area is taken to start at its first traced "
+                             "allocation, pfn " + cma::detail::hex(*base >> page_shift));
+      }
+      replay_detail::area_choice c;
+      const std::uint64_t size = d.mib >= (std::uint64_t{1} << 44) ? ~std::uint64_t{0} : d.mib << 20;
+      // order_per_bit HUGETLB_PAGE_ORDER from 5.16 (mm/hugetlb.c), 0 before (boot/hugetlb_cma.hpp)
+      const unsigned opb = prof_.version >= kernel_version{5, 16, 0} ? d.order_per_bit : 0;
+      replay_detail::make_area(c, d.name, *base, size, opb, prof_, source);
+      for (auto& n : c.notes) rep_.notes.push_back(std::move(n));
+      if (c.area) judge_.add_area(std::move(*c.area), source);
+    }
+  }
+  // Bytes: where the boot model (boot/boot.hpp) puts the area `name`, from the log's command
+  // line and RAM size.
+  std::optional<std::uint64_t> boot_model_base(const std::string& name) const {
+    boot_config cfg;
+    cfg.kernel = prof_.version;
+    cfg.ram_size = *facts_.ram_kb * 1024;
+    cfg.cmdline = *facts_.cmdline;
+    for (const auto& a : simulate_boot(cfg).areas)
+      if (a.decl.ok() && a.decl.name == name) return a.decl.base_pfn() << page_shift;
+    return std::nullopt;
+  }
+  // Bytes: the pfn of the first successful cma_alloc_finish of the area `name` (batch only).
+  std::optional<std::uint64_t> first_traced_pfn(const std::string& name) const {
+    for (const auto& t : trace_ops_)
+      if (t.what == trace_op::kind::finish && names_[t.name] == name && (t.has_errorno ? t.errorno == 0 : !t.page_null))
+        return t.pfn << page_shift;
+    return std::nullopt;
   }
 
   // Did the log show an allocation of n pages being made (the boot pools)?
@@ -209,6 +274,8 @@ private:
   void start_streaming() {
     stream_tried_ = true;
     if (!(opt_.kernel || facts_.banner) || !(opt_.area || facts_.reserved)) return; // they may come later
+    for (const auto& d : facts_.declared)
+      if (!d.base) return; // an area placed by its first traced allocation: the batch replay finds it
     auto before = rep_;
     settle(true);
     if (!judge_.has_area()) { // refused: the batch replay reports it

@@ -71,6 +71,9 @@ struct op_record {
   page_count maxchunk_before = 0;
   alloc_exit exit = alloc_exit::searched;
   std::string failure_reason;            ///< plain words: why the allocation failed
+  /// The area's free runs the request met, as cma_debug_show_areas prints them (kept for the
+  /// first failures of a single-range area only: judge.hpp's budget).
+  std::optional<field_snapshot> state_before;
 
   /// Worth keeping when nobody asked for every record: not matched, or a failure.
   bool notable() const { return result != verdict::matched || (kind == op_kind::alloc && !observed_ok); }
@@ -81,6 +84,17 @@ struct state_check {
   bool ok = true;
   ev::source where;
   std::string detail;
+};
+
+/// One area of a machine with several (the default area is also the report's `area`).
+struct area_report {
+  std::string name, source;
+  pfn_t base_pfn = 0;
+  page_count count = 0;
+  unsigned order_per_bit = 0;
+  page_count used = 0, free = 0, maxchunk = 0; ///< at the end
+  std::array<std::uint64_t, 4> verdicts{};     ///< its operations' verdicts (unchecked ones belong to no area)
+  std::uint64_t op_count() const { return verdicts[0] + verdicts[1] + verdicts[2] + verdicts[3]; }
 };
 
 struct replay_report {
@@ -109,6 +123,7 @@ struct replay_report {
   std::vector<std::string> show_areas_text;
   std::uint64_t lines = 0, cma_lines = 0;
 
+  std::vector<area_report> areas;          ///< every area replayed, the default one first
   field_report field;                      ///< what the log says beyond operations (field_log.hpp)
 
   std::array<std::uint64_t, 4> verdicts{}; ///< every operation's verdict, counted (ops may keep fewer)

@@ -57,14 +57,17 @@ inline state_check check_show_areas(const allocator& area, const ev::show_areas&
 }
 
 /// The check a state line gives against `area` now; nullopt for any other event.
-inline std::optional<state_check> state_check_for(const allocator& area, const ev::located& e) {
-  const std::uint64_t area_kb = area.count() * (page_size / 1024);
+/// `all_pages`: every area's pages together (CmaTotal and cma-reserved count them all:
+/// totalcma_pages); 0 means `area` is the only one.
+inline std::optional<state_check> state_check_for(const allocator& area, const ev::located& e, page_count all_pages = 0) {
+  const std::uint64_t area_kb = (all_pages ? all_pages : area.count()) * (page_size / 1024);
+  const char* what = all_pages && all_pages != area.count() ? ", areas " : ", area ";
   if (auto m = std::get_if<ev::meminfo>(&e.what); m && m->total)
     return state_check{"CmaTotal", m->kb == area_kb, e.where,
-                       "CmaTotal " + std::to_string(m->kb) + " kB, area " + std::to_string(area_kb) + " kB"};
+                       "CmaTotal " + std::to_string(m->kb) + " kB" + what + std::to_string(area_kb) + " kB"};
   if (auto ml = std::get_if<ev::memory_line>(&e.what))
     return state_check{"cma-reserved", ml->cma_reserved_kb == area_kb, e.where,
-                       std::to_string(ml->cma_reserved_kb) + "K cma-reserved, area " + std::to_string(area_kb) + "K"};
+                       std::to_string(ml->cma_reserved_kb) + "K cma-reserved" + what + std::to_string(area_kb) + "K"};
   if (auto b = std::get_if<ev::recorder_bitmap>(&e.what)) return compare_snapshot(area, *b, e.where);
   if (auto sa = std::get_if<ev::show_areas>(&e.what)) return check_show_areas(area, *sa, e.where);
   return std::nullopt;
