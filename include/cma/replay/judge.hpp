@@ -340,7 +340,7 @@ private:
   double frontier_ = -1e300;
   std::uint64_t seq_ = 0;
   std::size_t hold_ = 0;
-  std::size_t snapshot_runs_left_ = std::size_t{1} << 20; ///< free runs kept in op_record::state_before, all failures together (16 MiB)
+  std::size_t snapshot_runs_left_ = std::size_t{1} << 16; ///< free runs kept in op_record::state_before, all failures together (1 MiB)
   std::deque<op_record> held_;   ///< records the cross-check may still annotate (on_op only)
   bool mid_stream_read_ = false; ///< a verdict depended on whether the log starts mid-stream
 };
