@@ -5,8 +5,10 @@
 // Runs a workload file in the recorder's format (sim/recorder/README.md, kmod/README.md:
 // one /dev/cma_test command per line, '#' comments, the pseudo-command `read`) against the
 // emulation, and writes DIR in the layout `cmasim record` writes, as far as the emulation
-// knows it: trace.txt, dmesg.txt, steps.txt, workload.txt, cmdline.txt, plus emulated.txt
-// (what is emulated, which version's rules, what is exact and what is not).
+// knows it (a `huge SIZE N` step writes nr_hugepages, with hugetlb_cma= on the command line):
+// trace.txt, dmesg.txt, steps.txt, workload.txt, cmdline.txt, vmstat_cma.txt (its
+// cma_alloc_* counters), cma_sysfs.txt (7.x: Debian's CONFIG_CMA_SYSFS=y there), plus
+// emulated.txt (what is emulated, which version's rules, what is exact and what is not).
 //
 // The machine is cma::device::emulated_kernel (include/cma/device/emulated_kernel.hpp, the
 // same one `cmasim mount` serves): the boot model places the default area and the boot-time
@@ -17,7 +19,8 @@
 //
 // Exit: 0 written; 2 bad usage or input — an unsupported --kernel, a bad --mem, a workload
 // that cannot be read or has a line that is not a device command (file:line and what was
-// expected), a boot with no default area, an output folder that cannot be created or a
+// expected), a `huge` step without hugetlb_cma= on the command line (the emulation has no
+// gigantic pages outside the hugetlb area), a boot with no default area, an output folder that cannot be created or a
 // file that cannot be written.
 #include "commands.hpp"
 #include "output.hpp"
@@ -135,6 +138,10 @@ private:
 };
 
 std::string hex(std::uint64_t v) { return fmt::format("0x{:x}", v); }
+std::string trim_nl(std::string v) {
+  if (!v.empty() && v.back() == '\n') v.pop_back();
+  return v;
+}
 
 void run(const emulate_options& o) {
   const auto kv = supported_kernel(o.kernel);
@@ -189,10 +196,24 @@ void run(const emulate_options& o) {
     ++n;
     now += 10'000'000ULL;
     E.write("sys/kernel/tracing/trace_marker", "step " + std::to_string(n) + ": " + s.cmd, now, rig);
-    const int rc = s.cmd == "read" ? E.read("dev/cma_test", 64, 0, now + 1000, rig).err
-                                   : E.write("dev/cma_test", s.cmd, now + 1000, rig).err;
-    steps_txt += fmt::format("@@STEP {} rc={} cmd={} | CmaTotal: {} kB CmaFree: {} kB (from the bitmap)\n", n, rc, s.cmd,
-                             E.cma_total_kb(), E.cma_free_kb());
+    const auto huge = cma::formats::workload::huge(s.cmd);
+    std::string tail;
+    int rc = 0;
+    if (huge) { // cma_run.c huge_step: the write, then nr_hugepages and free_hugepages read back
+      const std::string dir = dev::emulated_kernel::hugepages_dir(huge->kb);
+      if (!E.huge_area() || E.stat(dir).kind != dev::node_kind::dir)
+        fail(fmt::format("{}:{}: '{}': the emulation models gigantic pages (32M, 1G) on the hugetlb area only; "
+                         "expected hugetlb_cma= on the command line",
+                         o.workload, s.line, s.cmd));
+      rc = E.write(dir + "/nr_hugepages", std::to_string(huge->count), now + 1000, rig).err;
+      tail = fmt::format(" nr_hugepages={} free_hugepages={}", trim_nl(E.text(dir + "/nr_hugepages").text),
+                         trim_nl(E.text(dir + "/free_hugepages").text));
+    } else {
+      rc = s.cmd == "read" ? E.read("dev/cma_test", 64, 0, now + 1000, rig).err
+                           : E.write("dev/cma_test", s.cmd, now + 1000, rig).err;
+    }
+    steps_txt += fmt::format("@@STEP {} rc={} cmd={} | CmaTotal: {} kB CmaFree: {} kB (from the bitmap){}\n", n, rc, s.cmd,
+                             E.cma_total_kb(), E.cma_free_kb(), tail);
   }
   const auto& G = E.device();
   if (G.inconsistencies() != 0)
@@ -208,6 +229,10 @@ void run(const emulate_options& o) {
   emulated += "command line: " + cmdline + "\n";
   emulated += fmt::format("area: {} base_pfn {} count {} pages ({} MiB), from the boot model ({})\n", area.name(),
                           hex(area.base_pfn()), area.count(), area.count() >> 8, def->why);
+  if (const cma::allocator* h = E.huge_area())
+    emulated += fmt::format("hugetlb area: {} base_pfn {} count {} pages ({} MiB), order_per_bit {}, from the boot "
+                            "model (hugetlb_cma=); `huge` steps write nr_hugepages of its gigantic sizes\n",
+                            h->name(), hex(h->base_pfn()), h->count(), h->count() >> 8, h->order_per_bit());
   emulated += fmt::format("workload: {} ({} steps)\n", o.workload, steps.size());
   emulated += fmt::format("CMA calls: {} allocations, {} releases by the module\n\n", G.cma_allocs(), G.cma_releases());
   emulated +=
@@ -228,7 +253,12 @@ void run(const emulate_options& o) {
       "    are written; the Memory: line is not: the boot model knows only its cma-reserved part,\n"
       + fmt::format("    {}K cma-reserved); pgmigrate and cma_alloc_success/fail counters are not in steps.txt;\n",
                     boot.memory_cma_reserved_k) +
-      "  - files `cmasim record` also writes (console.log, meminfo.txt, zoneinfo.txt, …) are absent.\n";
+      "  - a gigantic page the hugetlb area cannot give is ASSUMED to come from outside CMA when it is\n"
+      "    smaller than 1 GiB (and never when it is 1 GiB), up to RAM minus CMA: the memory outside CMA\n"
+      "    is not modelled (include/cma/device/hugetlb_pool.hpp);\n"
+      "  - files `cmasim record` also writes (console.log, meminfo.txt, zoneinfo.txt, …) are absent;\n"
+      "    vmstat_cma.txt holds only the cma_alloc_success/_fail counters (5.12+), and cma_sysfs.txt\n"
+      "    (7.x, where Debian's kernel has CONFIG_CMA_SYSFS) is the area's /sys/kernel/mm/cma files.\n";
   if (prof.trace == cma::trace_format::legacy)
     emulated += "Reading it back: this version's trace has no busy_retry event, so `cmasim replay` cannot\n"
                 "replay an allocation made across held (hogged) pages from the text (the replay's limit).\n";
@@ -243,6 +273,26 @@ void run(const emulate_options& o) {
   out.write("dmesg.txt", K.dmesg().text());
   out.write("trace.txt", K.trace().text());
   out.write("steps.txt", steps_txt);
+  // record.sh's CMA_SYSFS block ("<path> <value>" per file, the shell's glob order) when the
+  // recorded kernel has the directory: Debian's arm64 config sets CONFIG_CMA_SYSFS from 7.x
+  // (6.1 and 6.12: unset); and the cma_alloc_* counters of its VMSTAT_CMA block (5.12+).
+  if (v >= cma::kernel_version{7, 0, 0}) {
+    std::vector<std::string> files;
+    for (const auto& f : dev::cma_sysfs::files(prof)) files.push_back(f);
+    std::sort(files.begin(), files.end());
+    std::string sysfs;
+    for (const auto& [dir, area] : E.sysfs_areas())
+      for (const auto& f : files) {
+        const std::string path = dir + "/" + f;
+        sysfs += "/" + path + " " + E.text(path).text;
+      }
+    out.write("cma_sysfs.txt", sysfs);
+  }
+  std::string vmstat;
+  std::istringstream vm(E.text("proc/vmstat").text);
+  for (std::string l; std::getline(vm, l);)
+    if (l.rfind("cma_alloc_", 0) == 0) vmstat += l + "\n";
+  if (!vmstat.empty()) out.write("vmstat_cma.txt", vmstat);
   out.write("emulated.txt", emulated);
   std::printf("emulated %zu steps on %s (%s rules): %llu CMA allocations, %llu releases; wrote %s\n", steps.size(),
               banner_release.c_str(), std::string(prof.series).c_str(),

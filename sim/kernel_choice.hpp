@@ -1,6 +1,6 @@
 // sim/kernel_choice.hpp — which --kernel the emulating commands (emulate, mount) accept.
 //
-// A series cmasim models (cma::profile::modelled_series: "4.15" … "6.18"), or a release of
+// A series cmasim models (cma::profile::modelled_series: "4.15" … "7.3"), or a release of
 // one ("6.1.0-57-arm64"): the emulation applies that series' rules.
 #pragma once
 

@@ -494,7 +494,7 @@ TEST_CASE("vmstat: cma_alloc_success / cma_alloc_fail after every step of the re
     for (const auto& entry : fs::directory_iterator(cmatest::data_path(root))) {
       const fs::path dir = entry.path();
       if (!fs::exists(dir / "steps.txt") || !fs::exists(dir / "trace.txt")) continue;
-      if (!cmatest::device_emulation_covers(dir)) continue; // hugetlb / 7.x: helpers.hpp says why
+      if (!cmatest::device_emulation_covers(dir)) continue; // hugetlb workloads: helpers.hpp says why
       const std::string rel = std::string(root) + "/" + dir.filename().string();
       const std::string dmesg = cmatest::read_fixture(rel + "/dmesg.txt");
       std::optional<cma::memrange_spec> range;

@@ -198,3 +198,62 @@ TEST_CASE("CONFIG_CMA_DEBUG prints the boot's pr_debug lines up to 6.11; dyndbg=
   CHECK(traced->text("sys/kernel/tracing/trace").text.find("cma_alloc_finish") != std::string::npos);
   CHECK(has(*traced, "cma_alloc(cma "));
 }
+
+//  hugetlb_cma=: the gigantic page sizes under sys/kernel/mm/hugepages and hugetlb0's sysfs
+//  folder.  Numbers: hugetlb0 at pfn 0x80000 with 262144 pages and order_per_bit 9 is where the
+//  real 6.12 put it (tests/data/recorded/huge-6.12-cma32M-hugetlb1G: first cma_alloc_finish
+//  pfn=0x80000; boot/hugetlb_cma.hpp); a 32 MiB page is 8192 pages = 32768 kB of CmaFree; the
+//  area holds 32 of them; past that the page allocator is assumed to give 32 MiB pages up to
+//  RAM minus CMA: (3072 - 1056) MiB / 32 MiB = 63.  Writes parse as kstrtoul base 10.
+TEST_CASE("hugetlb_cma=: nr_hugepages grows and shrinks the pool on hugetlb0, with its errnos", "[emulated]") {
+  auto none = boot("6.12", cma::arch::arm64, 3 * GiB, "cma=32M");
+  CHECK(none->huge_area() == nullptr);
+  CHECK(none->stat("sys/kernel/mm/hugepages").kind == dev::node_kind::none);
+  CHECK(none->write("sys/kernel/mm/hugepages/hugepages-32768kB/nr_hugepages", "1", 1).err == -2);
+
+  auto E = boot("6.12", cma::arch::arm64, 3 * GiB, recorder_args + "cma=32M hugetlb_cma=1G");
+  REQUIRE(E->huge_area() != nullptr);
+  const cma::allocator& h = *E->huge_area();
+  CHECK(h.name() == "hugetlb0");
+  CHECK(h.base_pfn() == 0x80000);
+  CHECK(h.count() == 262144);
+  CHECK(h.order_per_bit() == 9);
+  const std::string d32 = "sys/kernel/mm/hugepages/hugepages-32768kB", d1g = "sys/kernel/mm/hugepages/hugepages-1048576kB";
+  CHECK(E->stat(d32).kind == dev::node_kind::dir);
+  CHECK(E->stat(d1g + "/nr_hugepages").mode == 0644);
+  CHECK(E->stat(d1g + "/free_hugepages").mode == 0444);
+  CHECK(E->stat("sys/kernel/mm/hugepages/hugepages-2048kB").kind == dev::node_kind::none); // not a gigantic size
+  CHECK(E->stat("sys/kernel/mm/cma/hugetlb0/alloc_pages_success").kind == dev::node_kind::file);
+
+  const std::uint64_t free0 = E->cma_free_kb();
+  std::uint64_t now = 4'000'000'000ULL;
+  CHECK(E->write(d32 + "/nr_hugepages", "4\n", now += 1000).written == 2);
+  CHECK(E->text(d32 + "/nr_hugepages").text == "4\n");
+  CHECK(E->text(d32 + "/free_hugepages").text == "4\n");
+  CHECK(E->text(d32 + "/resv_hugepages").text == "0\n");
+  CHECK(free0 - E->cma_free_kb() == 4 * 32768);
+  CHECK(E->text("sys/kernel/mm/cma/hugetlb0/alloc_pages_success").text == "32768\n");
+  CHECK(E->text("sys/kernel/mm/cma/reserved/alloc_pages_success").text != "32768\n");
+  CHECK(has_line_ending(E->log().dmesg().text(), "cma: __cma_alloc(): returned " + cma::dma::page_pointer(0x86000)));
+
+  CHECK(E->write(d32 + "/nr_hugepages", "abc", now += 1000).err == -22);
+  CHECK(E->write(d32 + "/nr_hugepages", "", now += 1000).err == -22);
+  CHECK(E->write(d32 + "/nr_hugepages", "4 ", now += 1000).err == -22);
+  CHECK(E->write(d32 + "/nr_hugepages", "99999999999999999999999", now += 1000).err == -34);
+  CHECK(E->write(d32 + "/free_hugepages", "1", now += 1000).err == -13);
+  CHECK(E->write("sys/kernel/mm/cma/hugetlb0/alloc_pages_fail", "1", now += 1000).err == -13);
+  CHECK(E->text(d32 + "/nr_hugepages").text == "4\n"); // the refused writes changed nothing
+
+  CHECK(E->write(d32 + "/nr_hugepages", "+2", now += 1000).ok());
+  CHECK(E->text(d32 + "/nr_hugepages").text == "2\n");
+  CHECK(E->text("sys/kernel/mm/cma/hugetlb0/release_pages_success").text == "16384\n");
+  // a 1 GiB page needs the whole area: refused by the area and (assumed) outside, the write succeeds
+  CHECK(E->write(d1g + "/nr_hugepages", "1", now += 1000).ok());
+  CHECK(E->text(d1g + "/nr_hugepages").text == "0\n");
+  // a count far past memory: 30 more from the area, 63 from outside, then the loop ends
+  CHECK(E->write(d32 + "/nr_hugepages", "18446744073709551615", now += 1000).ok());
+  CHECK(E->text(d32 + "/nr_hugepages").text == "95\n");
+  CHECK(E->write(d32 + "/nr_hugepages", "0", now += 1000).ok());
+  CHECK(E->cma_free_kb() == free0);
+  CHECK(E->huge_pool().is_valid());
+}

@@ -4,7 +4,7 @@
 // kernel release behaves differently is a field here, chosen at run time from a
 // kernel_version.  Sources: KERNEL-FACTS.md §1–§4 and §7, read against mm/cma.c,
 // mm/cma_debug.c and include/trace/events/cma.h of 4.15, 5.10, 6.1, 6.6, 6.12,
-// 6.18/6.19.  A field that only changes text (messages, trace formats) is here
+// 6.18/6.19 and 7.3 (Debian's linux-source-7.3 7.3.4, whose recordings are in tests/data/recorded).  A field that only changes text (messages, trace formats) is here
 // too, because the log parsers and the replay need to know which text a
 // version prints.
 //
@@ -59,6 +59,11 @@ struct profile {
 
   // --- release (cma_release / cma_pages_valid) ---
   bool release_checks_range_end = false; ///< 6.15+: pfn+count must stay inside one range, count <= area count
+  /// 7.0+: the released pages go back as aligned buddy blocks (free_contig_frozen_range →
+  /// free_prepared_contig_range, mm/page_alloc.c 7.3: order = min(__ffs(pfn), ilog2(left), 10));
+  /// ≤6.19 free_contig_range() frees page by page (order 0).  Decides which pages reach the
+  /// order-0 MOVABLE pcp list that alloc_page() draws from (device/cma_test_device.hpp).
+  bool release_frees_blocks = false;
 
   // --- text ---
   std::string_view alloc_func;         ///< __func__ in cma_alloc messages
@@ -78,8 +83,8 @@ struct profile {
   static profile for_version(kernel_version v) noexcept;
 
   /// The series cmasim models explicitly, oldest first.
-  static constexpr std::array<std::string_view, 9> modelled_series() noexcept {
-    return {"4.15", "5.10", "5.14", "6.1", "6.3", "6.6", "6.12", "6.15", "6.18"};
+  static constexpr std::array<std::string_view, 11> modelled_series() noexcept {
+    return {"4.15", "5.10", "5.14", "6.1", "6.3", "6.6", "6.12", "6.15", "6.18", "7.0", "7.3"};
   }
 
   /// The oldest modelled series (modelled_series().front()).
@@ -155,7 +160,14 @@ inline profile profile::for_version(kernel_version v) noexcept {
     p.series = "6.18";
     p.trace = trace_format::counts;
   }
-  if (at_least(7, 0)) p.alloc_func = "__cma_alloc_frozen";
+  if (at_least(7, 0)) { // the frozen-page rework (mm/cma.c 7.3); checked on Debian's 7.3.4
+    p.series = "7.0";
+    p.alloc_func = "__cma_alloc_frozen";
+    p.release_frees_blocks = true;
+  }
+  // 7.3: the rules of 7.0, a series of its own because its Debian kernel was recorded and the
+  // emulating commands accept a series they list (sim/kernel_choice.hpp)
+  if (at_least(7, 3)) p.series = "7.3";
   return p;
 }
 

@@ -10,8 +10,9 @@
 #      0) and cma_release (pfn, count) events, boot-time ones included, and the step markers
 #      between them, are the same sequence in both trace.txt files (task names, pids,
 #      timestamps, flags and the hashed page= pointer ignored);
-#  (d) steps: every step's rc and command are those of the real steps.txt; the bitmap's free
-#      pages after every step, derived from each trace.txt by steps-from-trace.awk
+#  (d) steps: every step's rc and command are those of the real steps.txt (and a `huge` step's
+#      nr_hugepages= free_hugepages=); the bitmap's free pages of all areas after every step,
+#      derived from each trace.txt by steps-from-trace.awk
 #      (independently of cmasim), are equal; the emulated steps.txt's `CmaFree: K kB (from
 #      the bitmap)` is 4 * those free pages and its CmaTotal is the real steps.txt's;
 #  (e) kernel lines: the dmesg lines that start with `cma: ` or `cma_test: ` are equal (the
@@ -24,7 +25,9 @@
 #      module's and are not emulated, and mm/cma.c's `alloc failed` line, checked in (f);
 #  (f) failure lines: that line is pr_err_ratelimited (10 per 5 s) and the emulated times
 #      are not the real ones, so each side's failure lines must be what lib/ratelimit.c
-#      gives with that side's own times, and the same text where both sides printed one.
+#      gives with that side's own times, and the same text where both sides printed one;
+#  (g) counters: cma_sysfs.txt (the area's /sys/kernel/mm/cma files, recorded on 7.x) byte for
+#      byte, and vmstat_cma.txt's cma_alloc_success / cma_alloc_fail.
 # Each check prints a one-line result with counts; on a mismatch a short diff, and the exit
 # status is 1 (all checks run first).
 # A recording without kernel.txt / qemu_cmd.txt (tests/data/recorded/regress-*: only the files
@@ -101,11 +104,13 @@ else echo "trace events: $n of $n equal (cma_alloc_finish, cma_release; $(grep -
 fi
 
 # --- (d) steps: rc and command, CmaFree from the bitmap, CmaTotal ---
-mib=$(sed -n 's/^\[[ 0-9.]*\] cma: Reserved \([0-9]*\) MiB .*/\1/p' "$R/dmesg.txt" | head -1)
+# every area: the default one and, with hugetlb_cma=, hugetlb0 (6.15+: "Reserved N MiB in K range")
+mib=$(sed -n 's/^\[[ 0-9.]*\] cma: Reserved \([0-9]*\) MiB .*/\1/p' "$R/dmesg.txt" | awk '{ s += $1 } END { if (NR) print s }')
 if [ -z "$mib" ]; then echo "FAIL: no 'cma: Reserved N MiB' line in $R/dmesg.txt" >&2; fail=1; mib=0; fi
 area=$((mib * 256))
-sed -n 's/^\(@@STEP [0-9]* rc=[^ ]* cmd=.*\) | .*/\1/p' "$R/steps.txt" > "$T/real.rc"
-sed -n 's/^\(@@STEP [0-9]* rc=[^ ]* cmd=.*\) | .*/\1/p' "$E/steps.txt" > "$T/emulated.rc"
+rc_lines() { sed -n 's/^\(@@STEP [0-9]* rc=[^ ]* cmd=.*\) | .*\( nr_hugepages=[0-9]* free_hugepages=[0-9]*\)$/\1\2/p; t; s/^\(@@STEP [0-9]* rc=[^ ]* cmd=.*\) | .*/\1/p' "$1"; }
+rc_lines "$R/steps.txt" > "$T/real.rc"
+rc_lines "$E/steps.txt" > "$T/emulated.rc"
 n=$(wc -l < "$T/real.rc")
 if [ "$n" -eq 0 ] || ! cmp -s "$T/real.rc" "$T/emulated.rc"; then
   mismatch "steps.txt: step rc/cmd differ" "$T/real.rc" "$T/emulated.rc"
@@ -137,7 +142,7 @@ else echo "steps: $n of $n CmaTotal equal ($(sed -n '1s/^STEP [0-9]* //p' "$T/re
 fi
 
 # --- (e) kernel lines: cma: and cma_test: from the command line on ---
-FAILED_LINE='^cma: (__)?cma_alloc: [^ ]*: alloc failed, req-size: '
+FAILED_LINE='^cma: (__)?cma_alloc(_frozen)?: [^ ]*: alloc failed, req-size: '
 klines() {
   # the whole log: before `Kernel command line:` a real one has only `cma: Reserved …`
   sed 's/^\[[ 0-9.]*\] //' "$1" | grep -E '^(cma|cma_test): ' |
@@ -168,9 +173,9 @@ fi
 failures() {
   awk -v pat="$FAILED_LINE" '
     { t = $0; sub(/^\[ */, "", t); sub(/\].*/, "", t); s = $0; sub(/^\[[ 0-9.]*\] /, "", s) }
-    s ~ /^cma: (__)?cma_alloc\(cma / { text = ""; ft = ""; next }
+    s ~ /^cma: (__)?cma_alloc(_frozen)?\(cma / { text = ""; ft = ""; next }
     s ~ pat { text = s; ft = t; next }
-    s ~ /^cma: (__)?cma_alloc\(\): returned 0+$/ { k++; print k, (ft != "" ? ft : t), (text != "" ? 1 : 0), text; text = ""; ft = ""; next }
+    s ~ /^cma: (__)?cma_alloc(_frozen)?\(\): returned 0+$/ { k++; print k, (ft != "" ? ft : t), (text != "" ? 1 : 0), text; text = ""; ft = ""; next }
   ' "$1"
 }
 failures "$R/dmesg.txt" > "$T/real.fail"
@@ -208,6 +213,21 @@ awk '
 rc=$?
 cat "$T/fail.txt"
 if [ "$rc" -ne 0 ]; then echo "FAIL: failure lines do not follow the rate limit ($name)" >&2; fail=1; fi
+
+# --- (g) counters: /sys/kernel/mm/cma (when recorded) and vmstat's cma_alloc_* ---
+if [ -f "$R/cma_sysfs.txt" ]; then
+  if [ ! -f "$E/cma_sysfs.txt" ]; then echo "FAIL: the recording has cma_sysfs.txt, the emulation none ($name)" >&2; fail=1
+  elif ! cmp -s "$R/cma_sysfs.txt" "$E/cma_sysfs.txt"; then mismatch "/sys/kernel/mm/cma files differ" "$R/cma_sysfs.txt" "$E/cma_sysfs.txt"
+  else echo "sysfs: $(wc -l < "$R/cma_sysfs.txt") of $(wc -l < "$R/cma_sysfs.txt") files equal ($(tr '\n' ' ' < "$R/cma_sysfs.txt" | sed 's|/sys/kernel/mm/cma/||g; s/ $//'))"
+  fi
+fi
+if grep -q '^cma_alloc_' "$R/vmstat_cma.txt" 2>/dev/null; then
+  grep '^cma_alloc_' "$R/vmstat_cma.txt" > "$T/real.vm"
+  grep '^cma_alloc_' "$E/vmstat_cma.txt" > "$T/emulated.vm" 2>/dev/null
+  if ! cmp -s "$T/real.vm" "$T/emulated.vm"; then mismatch "vmstat cma_alloc_* counters differ" "$T/real.vm" "$T/emulated.vm"
+  else echo "vmstat: $(tr '\n' ' ' < "$T/real.vm" | sed 's/ $//') equal"
+  fi
+fi
 
 [ "$fail" = 0 ] || exit 1
 echo "ok: the emulation matches $name"

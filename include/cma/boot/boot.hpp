@@ -197,6 +197,9 @@ inline atomic_pool_zones pool_zones(const boot_config& c, const memblock& mb) {
   const auto zones = zone_boundaries(c, mb);
   z.zone_dma_has_memory = mb.start_of_dram() < zones.front();
   z.zone_normal_has_memory = mb.end_of_dram() > zones.back();
+  // ZONE_DMA32 is [ZONE_DMA's end, 4 GiB): empty when ZONE_DMA reaches 4 GiB (arm64 zone_dma_bits 32)
+  z.zone_dma32_has_memory = zones.front() < zones.back() && mb.start_of_dram() < zones.back() &&
+                            mb.end_of_dram() > zones.front();
   return z;
 }
 

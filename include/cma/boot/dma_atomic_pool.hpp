@@ -13,7 +13,9 @@
 //    5.9 form measured the end from the start of DRAM; the model applies that up
 //    to 5.10 (seen in the merged patch mail, not in a 5.10 tree);
 //  - pools in order GFP_KERNEL (6.19: only when ZONE_NORMAL has memory), GFP_DMA
-//    (when ZONE_DMA has managed pages; 5.10: when CONFIG_ZONE_DMA), GFP_DMA32;
+//    (when ZONE_DMA has managed pages; 5.10: when CONFIG_ZONE_DMA), GFP_DMA32 (7.0+:
+//    only when ZONE_DMA32 has managed pages, has_managed_dma32 in pool.c 7.3 — on a QEMU
+//    virt arm64 below 4 GiB ZONE_DMA takes it all, so 7.3 prints one pool, as recorded);
 //  - 4.15 arm64: one pool of 256 KiB (64 pages, order 6) from the default area;
 //    4.15 x86 has no pools.
 // Knowingly different: a failed CMA attempt falls back to buddy at the same order
@@ -51,6 +53,7 @@ struct atomic_pool_zones {
   page_count totalram_pages = 0;
   bool zone_dma_has_memory = true;     ///< has_managed_dma()
   bool zone_normal_has_memory = false; ///< 6.19's condition for the GFP_KERNEL pool
+  bool zone_dma32_has_memory = true;   ///< 7.0's condition for the GFP_DMA32 pool
   phys_addr_t zone_dma_limit = sz_4g;  ///< 1 << zone_dma_bits (arm64 6.1 virt: 32 bits; x86: 24)
   phys_addr_t dram_start = 0;          ///< memblock_start_of_DRAM (≤ 5.10 measures from it)
 };
@@ -104,7 +107,7 @@ dma_atomic_pool_requests(const kernel_version& kv, arch a, const atomic_pool_zon
   std::vector<std::string> pools;
   if (kv < kernel_version{6, 19} || z.zone_normal_has_memory) pools.push_back("GFP_KERNEL");
   if (kv < kernel_version{6, 1} || z.zone_dma_has_memory) pools.push_back("GFP_KERNEL|GFP_DMA");
-  pools.push_back("GFP_KERNEL|GFP_DMA32");
+  if (kv < kernel_version{7, 0} || z.zone_dma32_has_memory) pools.push_back("GFP_KERNEL|GFP_DMA32");
   for (const auto& gfp : pools) {
     atomic_pool_request r;
     r.gfp = gfp;

@@ -21,8 +21,10 @@
 // after a cma_release that passed cma_pages_valid (6.9+; earlier kernels count nothing).
 // The counters are atomic64_t and never wrap in practice; here they are u64.
 //
-// The directory exists only with CONFIG_CMA_SYSFS=y (Debian's arm64 6.1 and 6.12 kernels:
-// not checked); 5.13 – 6.x also gate it on nothing else.  Invariant: a counter only grows.
+// The directory exists only with CONFIG_CMA_SYSFS=y: Debian's arm64 config-6.1.0 and
+// config-6.12 leave it unset, 7.3.4 sets it.  Checked on 7.3.4 (tests/data/recorded/*-7.3-*/
+// cma_sysfs.txt): the five files above, equal to `cmasim emulate`'s for the same workload
+// (tests/cli/emulate-compare.sh).  Invariant: a counter only grows.
 #pragma once
 
 #include "../alloc_result.hpp"

@@ -33,7 +33,10 @@
 // as the zone's per-CPU list of movable pages (mm/page_alloc.c, 6.1 and 6.12):
 //   * cma_release() → free_contig_range() frees the buffer page by page, lowest pfn first;
 //     free_unref_page() puts a MIGRATE_CMA page on the MOVABLE pcp list, at its head
-//     (list_add); so do `unhog`'s __free_page() calls (held pages, oldest first);
+//     (list_add); so do `unhog`'s __free_page() calls (held pages, oldest first).  7.x frees
+//     aligned buddy blocks instead (profile::release_frees_blocks), and the pcp lists are per
+//     order: only the buffer's order-0 blocks (odd ends) reach the list — on rand-7.3 the
+//     hogs after large frees found nothing there and returned -EAGAIN, as modelled;
 //   * alloc_page(GFP_HIGHUSER_MOVABLE) takes the head of that list (__rmqueue_pcplist,
 //     list_first_entry): the last page freed comes back first — hog gets the freed buffer's
 //     last pages, highest pfn first;
@@ -74,6 +77,7 @@
 #include "file_result.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <functional>
 #include <list>
@@ -419,9 +423,20 @@ private:
   }
 
   /// free_contig_range(): page by page, lowest first, each onto the head of the MOVABLE pcp list.
+  /// 7.0+ (profile::release_frees_blocks): aligned blocks, lowest first; a block of order > 0
+  /// goes to another pcp list or to the buddy lists, where alloc_page() does not find it first.
   void push_freed(pfn_t pfn, page_count count) {
-    for (page_count i = 0; i < count; ++i)
-      if (range_in_cma(pfn + i, 1)) pcp_.push_back(pfn + i);
+    const bool blocks = L_->default_area && L_->default_area->prof().release_frees_blocks;
+    while (count != 0) {
+      unsigned order = 0;
+      if (blocks) {
+        order = pfn ? static_cast<unsigned>(std::countr_zero(pfn)) : 10U;
+        order = std::min({order, static_cast<unsigned>(std::bit_width(count) - 1), 10U});
+      }
+      if (order == 0 && range_in_cma(pfn, 1)) pcp_.push_back(pfn);
+      pfn += pfn_t{1} << order;
+      count -= page_count{1} << order;
+    }
   }
 
   int do_hog(std::uint64_t want, cma_test_io& io) {

@@ -8,7 +8,11 @@
 // path relative to the mount's root, the way the real kernel lays them out:
 //   dev/cma_test                                   the module's misc device (cma_test_device)
 //   sys/kernel/debug/cma/<dir>/{alloc,free,…}      mm/cma_debug.c (cma_debugfs; <dir> per version)
-//   sys/kernel/mm/cma/<name>/…                     mm/cma_sysfs.c, 5.13+ (cma_sysfs)
+//   sys/kernel/mm/cma/<name>/…                     mm/cma_sysfs.c, 5.13+ (cma_sysfs), each area
+//   sys/kernel/mm/hugepages/hugepages-<kB>kB/…     with hugetlb_cma=: the gigantic sizes (32768kB,
+//                                                  1048576kB), nr_hugepages (writes grow and shrink
+//                                                  the pool on hugetlb0: hugetlb_pool.hpp),
+//                                                  free_hugepages, resv_hugepages, surplus_hugepages
 //   proc/meminfo                                   CmaTotal / CmaFree (meminfo.hpp)
 //   proc/vmstat                                    nr_free_cma, cma_alloc_success/_fail (vmstat.hpp)
 //   sys/kernel/tracing/{trace,trace_marker}        the cma events and markers (kernel_log.hpp)
@@ -18,10 +22,16 @@
 // bitmap cannot see — movable pages borrowing the area, per-CPU lists — is 0 here
 // (meminfo.hpp says which part is exact).
 //
+// The hugetlb area (hugetlb_cma=, node 0: hugetlb0) is a second area beside the default one:
+// its own bitmap (order_per_bit as boot/hugetlb_cma.hpp says), its own sysfs counters, its
+// lines and events in the same log and trace; CmaFree counts both.  Whether memory outside
+// CMA can give a gigantic page when the area cannot is an assumption (hugetlb_pool_options:
+// 32 MiB pages yes, 1 GiB no, at most RAM minus CMA in all), said in emulated.txt.
+//
 // Invariants: every operation takes the caller's time (ns since boot, never going back:
-// kernel_log keeps the order) and the calling task (for the trace); only writes and reads of
-// dev/cma_test change the state, so a journal of those, replayed in order with their times,
-// rebuilds the same machine (the mount's --state).  Errors are negative errnos, as the kernel's
+// kernel_log keeps the order) and the calling task (for the trace); only writes (and reads
+// of dev/cma_test) change the state, so a journal of those, replayed in order with their
+// times, rebuilds the same machine (the mount's --state).  Errors are negative errnos, as the kernel's
 // handlers return them; paths that do not exist are -ENOENT.  The module's mutex serialises
 // writers on the real kernel: this class is one-call-at-a-time, the caller serialises.
 //
@@ -38,10 +48,13 @@
 #include "cma_sysfs.hpp"
 #include "cma_test_device.hpp"
 #include "file_result.hpp"
+#include "hugetlb_pool.hpp"
 #include "kernel_log.hpp"
 #include "meminfo.hpp"
 #include "vmstat.hpp"
 
+#include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstdint>
 #include <memory>
@@ -126,6 +139,20 @@ public:
         if (f == *rel) return {node_kind::file, 0444};
       return {};
     }
+    if (huge_area_) {
+      if (auto rel = under(path, huge_sysfs_dir())) {
+        for (const auto& f : cma_sysfs::files(prof_))
+          if (f == *rel) return {node_kind::file, 0444};
+        return {};
+      }
+      for (const auto& [kb, order] : gigantic_sizes())
+        if (auto rel = under(path, hugepages_dir(kb))) {
+          if (*rel == "nr_hugepages") return {node_kind::file, 0644};
+          if (*rel == "free_hugepages" || *rel == "resv_hugepages" || *rel == "surplus_hugepages")
+            return {node_kind::file, 0444};
+          return {};
+        }
+    }
     if (path == "dev/cma_test") return {node_kind::file, 0600};
     if (path == "proc/meminfo" || path == "proc/vmstat" || path == "dmesg") return {node_kind::file, 0444};
     if (path == "sys/kernel/tracing/trace") return {node_kind::file, 0644};
@@ -184,8 +211,17 @@ public:
     if (n.kind == node_kind::none) return {enoent, {}};
     if (auto rel = under(path, debugfs_dir())) return debugfs_.read(*rel);
     if (auto rel = under(path, sysfs_dir())) return sysfs_.read(area_, *rel);
-    if (path == "proc/meminfo") return {0, meminfo_cma_total(rep_.cma_total_kb / 4) + meminfo_cma_free(cma_free_of(area_))};
-    if (path == "proc/vmstat") return {0, vmstat_nr_free_cma(cma_free_of(area_)) + vm_.lines()};
+    if (huge_area_) {
+      if (auto rel = under(path, huge_sysfs_dir())) return huge_sysfs_.read(*huge_area_, *rel);
+      for (const auto& [kb, order] : gigantic_sizes())
+        if (auto rel = under(path, hugepages_dir(kb))) {
+          const std::uint64_t v = *rel == "nr_hugepages" ? huge_pool_.nr(order)
+                                  : *rel == "free_hugepages" ? huge_pool_.free(order) : 0;
+          return {0, std::to_string(v) + "\n"};
+        }
+    }
+    if (path == "proc/meminfo") return {0, meminfo_cma_total(rep_.cma_total_kb / 4) + meminfo_cma_free(cma_free())};
+    if (path == "proc/vmstat") return {0, vmstat_nr_free_cma(cma_free()) + vm_.lines()};
     if (path == "dmesg") return {0, K_.dmesg().text()};
     if (path == "sys/kernel/tracing/trace") return {0, K_.trace().text()};
     return {einval, {}}; // trace_marker: write-only (tracing_mark_fops has no read)
@@ -205,6 +241,14 @@ public:
     }
     if (auto rel = under(path, debugfs_dir())) return debugfs_write(*rel, data, now_ns, t);
     if (auto rel = under(path, sysfs_dir())) return sysfs_.write(*rel);
+    if (huge_area_) {
+      if (auto rel = under(path, huge_sysfs_dir())) return huge_sysfs_.write(*rel);
+      for (const auto& [kb, order] : gigantic_sizes())
+        if (auto rel = under(path, hugepages_dir(kb))) {
+          if (*rel != "nr_hugepages") return {eacces, 0}; // 0444 attributes
+          return nr_hugepages_write(order, data, now_ns, t);
+        }
+    }
     if (path == "sys/kernel/tracing/trace_marker") {
       std::string_view text = data;
       if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
@@ -235,7 +279,28 @@ public:
   const cma_vm_events& vm_events() const noexcept { return vm_; }
   const dma::dma_layer& dma() const noexcept { return L_; }
   std::uint64_t cma_total_kb() const noexcept { return rep_.cma_total_kb; }
-  std::uint64_t cma_free_kb() const noexcept { return bitmap_free_pages(area_) << (page_shift - 10); }
+  std::uint64_t cma_free_kb() const noexcept { return cma_free().pages() << (page_shift - 10); }
+  /// The hugetlb area (hugetlb0) when the command line has hugetlb_cma= and the boot made it.
+  const allocator* huge_area() const noexcept { return huge_area_ ? &*huge_area_ : nullptr; }
+  const hugetlb_pool& huge_pool() const noexcept { return huge_pool_; }
+  std::string huge_sysfs_dir() const {
+    return "sys/kernel/mm/cma/" + cma_sysfs::dir_name(huge_area_ ? huge_area_->name() : std::string("hugetlb0"));
+  }
+  static std::string hugepages_dir(std::uint64_t kb) {
+    return "sys/kernel/mm/hugepages/hugepages-" + std::to_string(kb) + "kB";
+  }
+  /// The gigantic page sizes of arm64 with 4 KiB pages ({kB, order}): PUD (1 GiB, order 18)
+  /// and CONT_PMD (32 MiB, order 13), in the directory order of /sys/kernel/mm/hugepages.
+  static constexpr std::array<std::pair<std::uint64_t, unsigned>, 2> gigantic_sizes() noexcept {
+    return {{{1048576, 18}, {32768, 13}}};
+  }
+  /// The areas' sysfs directories and their areas, in `ls /sys/kernel/mm/cma` order.
+  std::vector<std::pair<std::string, const allocator*>> sysfs_areas() const {
+    std::vector<std::pair<std::string, const allocator*>> v{{sysfs_dir(), &area_}};
+    if (huge_area_) v.emplace_back(huge_sysfs_dir(), &*huge_area_);
+    std::sort(v.begin(), v.end());
+    return v;
+  }
 
   /// Sets the time of the next device operation for the DMA layer's failure ratelimit.
   void clock(std::uint64_t now_ns) noexcept {
@@ -249,7 +314,8 @@ private:
         K_(prof_, log_opts(c.cmdline)), lo_(dma_log(c)),
         L_(dma::dma_rules::for_version(c.version, dma_cfg(c, rep_)), &area_, lo_),
         params_(module_params_for(area_, c)), dev_(L_, params_), G_(L_, dev_, K_, trace_task{"insmod", 100, 0}),
-        debugfs_(area_), sysfs_(prof_), vm_(prof_) {
+        debugfs_(area_), sysfs_(prof_), vm_(prof_), huge_area_(make_huge_area(rep_, prof_)), huge_sysfs_(prof_),
+        huge_pool_(c.version, huge_options(c, rep_)) {
     G_.on_cma_alloc = [this](const alloc_result& r) { account(r); };
     G_.on_cma_release = [this](page_count n) { sysfs_.on_release(n); };
   }
@@ -263,6 +329,25 @@ private:
     const auto& def = default_area(rep);
     return allocator(def.decl.name.empty() ? std::string("reserved") : def.decl.name,
                      memrange_spec{def.decl.base_pfn(), def.decl.count()}, 0, p);
+  }
+  /// hugetlb0 as the boot made it (node 0's area, activated), with its ranges and order_per_bit.
+  static std::optional<allocator> make_huge_area(const boot_report& rep, const profile& p) {
+    for (const auto& a : rep.areas) {
+      if (!a.hugetlb || a.hugetlb->nid != 0 || !a.decl.ok() || !a.activated) continue;
+      std::vector<memrange_spec> ranges;
+      for (const auto& [base, size] : a.decl.ranges) ranges.push_back({base >> page_shift, size >> page_shift});
+      if (ranges.empty()) ranges.push_back({a.decl.base_pfn(), a.decl.count()});
+      return allocator(a.decl.name, std::move(ranges), a.decl.order_per_bit, p);
+    }
+    return std::nullopt;
+  }
+  /// What the page allocator is assumed to give outside CMA: gigantic pages below 1 GiB, up to
+  /// the RAM the areas do not take (the kernel's own memory aside: an upper bound).
+  static hugetlb_pool_options huge_options(const emulated_kernel_config& c, const boot_report& rep) {
+    hugetlb_pool_options o;
+    const std::uint64_t cma = rep.cma_total_kb << 10;
+    o.outside_bytes = c.ram > cma ? c.ram - cma : 0;
+    return o;
   }
   static std::optional<std::string> word_value(const std::string& cmdline, std::string_view key) {
     std::optional<std::string> v;
@@ -371,6 +456,50 @@ private:
     vm_.on_cma_alloc(r);
   }
 
+  nr_free_cma cma_free() const {
+    page_count free = bitmap_free_pages(area_);
+    if (huge_area_) free += bitmap_free_pages(*huge_area_);
+    return {free, 0};
+  }
+
+  /// nr_hugepages_store (mm/hugetlb_sysfs.c 7.x, mm/hugetlb.c before): kstrtoul base 10 — an
+  /// optional '+', decimal digits, one optional trailing newline; -EINVAL otherwise, -ERANGE
+  /// past 64 bits — then set_max_huge_pages on hugetlb0, each page's cma_alloc (no_warn) and
+  /// cma_release in the log and trace.  The write returns its length: fewer pages is no error.
+  write_result nr_hugepages_write(unsigned order, std::string_view data, std::uint64_t now_ns, const trace_task& t) {
+    std::string_view v = data;
+    if (!v.empty() && v.back() == '\n') v.remove_suffix(1);
+    if (!v.empty() && v.front() == '+') v.remove_prefix(1);
+    std::uint64_t n = 0;
+    const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n, 10);
+    if (v.empty() || ec == std::errc::invalid_argument || (ec == std::errc{} && p != v.data() + v.size()))
+      return {einval, 0};
+    if (ec == std::errc::result_out_of_range) {
+      for (const char ch : v)
+        if (ch < '0' || ch > '9') return {einval, 0};
+      return {erange, 0};
+    }
+    const auto w = huge_pool_.set_nr_hugepages(*huge_area_, order, n);
+    if (w.ret != 0) return {w.ret, 0};
+    for (const auto& c : w.calls) {
+      if (c.kind == hugetlb_call_kind::alloc) {
+        K_.cma_alloc(now_ns, t, *huge_area_, c.cma, true, lo_);
+        huge_sysfs_.on_cma_alloc(c.cma);
+        vm_.on_cma_alloc(c.cma);
+        continue;
+      }
+      const page_count count = page_count{1} << c.order;
+      if (c.traced_release()) {
+        K_.cma_release(now_ns, t, L_.rules, *huge_area_, c.page.pfn, count, c.release, lo_);
+        huge_sysfs_.on_cma_release(c.release, count);
+      } else if (c.pages_valid_line()) { // ≤ 6.14: cma_release asked about a page outside the area
+        const pfn_t stand_in = (pfn_t{1} << 40) + c.page.outside_id; // no pfn modelled: a pointer of its own
+        K_.cma_release(now_ns, t, L_.rules, *huge_area_, stand_in, count, c.release, lo_);
+      }
+    }
+    return {0, data.size()};
+  }
+
   write_result debugfs_write(std::string_view rel, std::string_view data, std::uint64_t now_ns, const trace_task& t) {
     if (rel == "alloc") {
       const auto o = debugfs_.write_alloc(data, dev_.busy_pages().oracle());
@@ -405,10 +534,15 @@ private:
       d.push_back(debugfs_dir() + "/ranges");
       for (std::size_t r = 0; r < area_.ranges().size(); ++r) d.push_back(debugfs_dir() + "/ranges/" + std::to_string(r));
     }
+    if (cma_sysfs::present(prof_) || huge_area_) d.emplace_back("sys/kernel/mm");
     if (cma_sysfs::present(prof_)) {
-      d.emplace_back("sys/kernel/mm");
       d.emplace_back("sys/kernel/mm/cma");
       d.push_back(sysfs_dir());
+      if (huge_area_) d.push_back(huge_sysfs_dir());
+    }
+    if (huge_area_) {
+      d.emplace_back("sys/kernel/mm/hugepages");
+      for (const auto& [kb, order] : gigantic_sizes()) d.push_back(hugepages_dir(kb));
     }
     return d;
   }
@@ -417,6 +551,12 @@ private:
                                   "sys/kernel/tracing/trace_marker"};
     for (const auto& x : debugfs_.files()) f.push_back(debugfs_dir() + "/" + x);
     for (const auto& x : cma_sysfs::files(prof_)) f.push_back(sysfs_dir() + "/" + x);
+    if (huge_area_) {
+      for (const auto& x : cma_sysfs::files(prof_)) f.push_back(huge_sysfs_dir() + "/" + x);
+      for (const auto& [kb, order] : gigantic_sizes())
+        for (const char* x : {"free_hugepages", "nr_hugepages", "resv_hugepages", "surplus_hugepages"})
+          f.push_back(hugepages_dir(kb) + "/" + x);
+    }
     return f;
   }
 
@@ -434,6 +574,9 @@ private:
   cma_debugfs<allocator> debugfs_;
   cma_sysfs sysfs_;
   cma_vm_events vm_;
+  std::optional<allocator> huge_area_; ///< hugetlb0 (hugetlb_cma=)
+  cma_sysfs huge_sysfs_;
+  hugetlb_pool huge_pool_;
 };
 
 } // namespace cma::device

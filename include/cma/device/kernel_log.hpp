@@ -29,7 +29,8 @@
 // the call's pr_debug then trace_cma_alloc_start (6.12 – 6.14: the start event first,
 // profile::trace_start_before_checks); per -EBUSY window its pr_debug then the busy_retry
 // event; trace_cma_alloc_finish right after the search, before the failure line, show_areas
-// and "returned"; cma_release's pr_debug, then its event at the end (only when it released).
+// and "returned"; cma_release's pr_debug (7.x: find_cma_memrange's and __cma_release_frozen's),
+// then its event at the end (only when it released).
 // Hashed %p: the DMA layer's stand-ins (dma::page_pointer keyed by pfn, NULL as 16 zeros), so
 // an allocation's finish, its busy retries at that pfn and its release print the same pointer.
 //
@@ -413,7 +414,9 @@ public:
   static line_kind classify(std::string_view l) {
     if (l.rfind("cma_test: v1 op=alloc ", 0) == 0) return line_kind::module_alloc;
     if (l.rfind("cma_test: v1 op=free ", 0) == 0) return line_kind::module_free;
-    if (l.rfind("cma: cma_release(", 0) == 0 || l.rfind("cma: cma_pages_valid(", 0) == 0) return line_kind::release;
+    for (const std::string_view r : {"cma: cma_release(", "cma: cma_pages_valid(", // 7.x: the two below
+                                     "cma: find_cma_memrange(", "cma: __cma_release_frozen("})
+      if (l.rfind(r, 0) == 0) return line_kind::release;
     if (l.rfind("cma: ", 0) == 0 && l.find("(cma ") != std::string_view::npos && l.find(", count ") != std::string_view::npos)
       return line_kind::call;
     if (l.find(" is busy, retrying") != std::string_view::npos) return line_kind::busy;

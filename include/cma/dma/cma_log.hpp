@@ -11,8 +11,10 @@
 //                       CONFIG_CMA_DEBUG, always from 6.12)
 //               [debug] "<func>(): returned %p"  (not after an early exit)
 //   cma_release [debug] "cma_release(page %p[, count %lu])" / "cma_pages_valid(page %p, count %lu)"
-//                       placed per dma_rules::release_log.
-// `<func>` is profile::alloc_func (cma_alloc, __cma_alloc from 6.12).
+//                       placed per dma_rules::release_log; 7.0+ "find_cma_memrange(…)" and
+//                       "__cma_release_frozen(…)" (mm/cma.c 7.3), one lookup line more for the
+//                       NULL per-node area that dma_free_contiguous() asks first under DMA_NUMA_CMA.
+// `<func>` is profile::alloc_func (cma_alloc, __cma_alloc from 6.12, __cma_alloc_frozen from 7.0).
 //
 // Knowingly different: %p is a per-boot keyed hash in the kernel; here it is a fixed,
 // deterministic stand-in (hashed_pointer) — "00000000" + 8 hex digits, as the kernel prints a
@@ -151,22 +153,37 @@ inline std::vector<std::string> cma_alloc_lines(const allocator& area, const all
 }
 
 /// Lines of one cma_release(area, page at pfn, count) whose answer was `released`.
+/// `null_area_first`: dma_free_contiguous() asked the (NULL) per-node area before this one
+/// (dma_rules::numa_cma() and a device without its own area); only the 6.15+ texts print for it.
 inline std::vector<std::string> cma_release_lines(const dma_rules& rules, const allocator& area, pfn_t pfn,
-                                                  page_count count, bool released, const log_options& o) {
+                                                  page_count count, bool released, const log_options& o,
+                                                  bool null_area_first = false) {
   std::vector<std::string> out;
   const profile& p = area.prof();
   if (!o.debug_lines(p)) return out;
   const std::string ptr = page_pointer(pfn);
+  const std::string args = "(page " + ptr + ", count " + std::to_string(count);
   const std::string release = "cma: cma_release(page " + ptr +
                               (p.release_debug_has_count ? ", count " + std::to_string(count) : std::string()) + ")";
-  const std::string invalid = "cma: cma_pages_valid(page " + ptr + ", count " + std::to_string(count) + ")";
+  const std::string invalid = "cma: cma_pages_valid" + args + ")";
   switch (rules.release_log) {
   case release_debug::before_check: out.push_back(release); break;
   case release_debug::after_pages_valid: out.push_back(released ? release : invalid); break;
   case release_debug::both_before:
+    if (null_area_first) out.push_back(release); // cma_release(NULL, …) prints, then cma_pages_valid says no
     out.push_back(release);
     if (!released) out.push_back(invalid);
     break;
+  case release_debug::find_range: {
+    const std::string lookup = "cma: find_cma_memrange" + args + ")";
+    if (null_area_first) out.push_back(lookup); // !cma: NULL without a second line
+    out.push_back(lookup);
+    if (released)
+      out.push_back("cma: __cma_release_frozen" + args + ")");
+    else if (count <= area.count()) // count > cma->count returns before the range search, silently
+      out.push_back("cma: find_cma_memrange" + args + ", no cma range matches the page range)");
+    break;
+  }
   }
   return out;
 }

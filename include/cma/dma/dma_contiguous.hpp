@@ -28,7 +28,9 @@
 //
 // Not modelled: the NUMA areas (pernuma%d from 5.10, numa%d from 6.6: a device with a node and a
 // gfp without GFP_DMA/GFP_DMA32 tries them before the default area), hence the model's answers
-// are those of a kernel booted without cma_pernuma= / numa_cma=.  The page allocator is not
+// are those of a kernel booted without cma_pernuma= / numa_cma=.  What such a kernel still does
+// is modelled: with CONFIG_DMA_(PER)NUMA_CMA, dma_free_contiguous() first calls cma_release() on
+// the node's NULL area, which 6.15+ logs (dma_rules::numa_cma, cma_release_lines).  The page allocator is not
 // modelled: a page it serves has no known pfn (std::nullopt).
 //
 // Invariants: a cma_call's count/align are exactly what cma_alloc() was given; `released` is
@@ -222,7 +224,7 @@ inline dma_free_result dma_free_contiguous(const dma_rules& r, const device& dev
   if (pfn) f.release = area->release(*pfn, f.count);
   if (f.release.ok) f.path = free_path::cma;
   // A page of the page allocator is in no area: it prints as some page pointer of its own.
-  f.log = cma_release_lines(r, *area, pfn.value_or(no_pfn), f.count, f.release.ok, lo);
+  f.log = cma_release_lines(r, *area, pfn.value_or(no_pfn), f.count, f.release.ok, lo, !dev.cma_area && r.numa_cma());
   return f;
 }
 

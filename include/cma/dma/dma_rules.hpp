@@ -25,7 +25,12 @@
 //   CONFIG_CMA_ALIGNMENT Kconfig range    4..12              4..12             2..12
 //   cma_release's pr_debug                before the range check (4.15 – 5.15);
 //                                         after cma_pages_valid, which prints when the page is outside
-//                                         (5.16 – 6.14); before it, both lines for an outside page (6.15+)
+//                                         (5.16 – 6.14); before it, both lines for an outside page (6.15+);
+//                                         7.0+: find_cma_memrange's line (a second one when no range
+//                                         holds the page), then __cma_release_frozen's
+//   NULL per-node area tried first on free  CONFIG_DMA_PERNUMA_CMA / DMA_NUMA_CMA (Debian: 6.1 and 7.3
+//                                         yes, 6.12 no); it prints only where the release line comes
+//                                         before the area check (6.15+)
 //
 // The single-page skip arrived with dma_alloc_contiguous() ("dma-contiguous: do not allocate a
 // single page from CMA area", 2019); it is absent in 4.15 and present in 5.10 — the exact first
@@ -63,7 +68,10 @@ enum class mask_check {
 enum class release_debug {
   before_check,      ///< 4.15 – 5.15: "cma_release(page %p[, count])" first, also for a page outside
   after_pages_valid, ///< 5.16 – 6.14: cma_pages_valid prints for a page outside; cma_release only inside
-  both_before,       ///< 6.15+: "cma_release(…)" first, then cma_pages_valid's line for a page outside
+  both_before,       ///< 6.15 – 6.19: "cma_release(…)" first, then cma_pages_valid's line for a page outside
+  find_range,        ///< 7.0+ (mm/cma.c 7.3): "find_cma_memrange(page %p, count %lu)" first; for a page in
+                     ///< no range of a non-NULL area with count <= its count, the same with ", no cma range
+                     ///< matches the page range"; when released, "__cma_release_frozen(page %p, count %lu)"
 };
 
 /// Build-time and boot-time choices that are not the version (Kconfig, dma_ops).
@@ -74,7 +82,19 @@ struct dma_config {
   /// 4 GiB and no IOMMU took over — whose x86_swiotlb_alloc_coherent ORs in __GFP_NOWARN before
   /// dma_generic_alloc_coherent (arch/x86/kernel/pci-swiotlb.c); false: nommu_dma_ops, no NOWARN.
   bool x86_swiotlb = true;
+  /// CONFIG_DMA_NUMA_CMA (CONFIG_DMA_PERNUMA_CMA before 6.7): dma_free_contiguous() of a device
+  /// without its own area first calls cma_release() on the page's node area — NULL unless
+  /// numa_cma= / cma_pernuma= reserved one — before the default area (kernel/dma/contiguous.c).
+  /// nullopt: Debian's arm64 choice for the version (numa_cma_for).
+  std::optional<bool> numa_cma;
 };
+
+/// Debian's arm64 CONFIG_DMA_(PER)NUMA_CMA, read from the config-* files of the kernels the
+/// recordings used: 6.1.0 =y, 6.12 unset, 7.3.4 =y.  Between 6.7 and 6.19 the 6.12 answer
+/// is assumed.
+constexpr bool numa_cma_for(kernel_version v) noexcept {
+  return v < kernel_version{6, 7, 0} || v >= kernel_version{7, 0, 0};
+}
 
 struct dma_rules {
   kernel_version version;
@@ -93,6 +113,9 @@ struct dma_rules {
   unsigned cma_alignment_max = 12;
   unsigned max_page_order = 10;        ///< largest order alloc_pages serves (MAX_ORDER-1 ≤6.3, MAX_PAGE_ORDER 6.8+; 4 KiB pages)
   release_debug release_log = release_debug::after_pages_valid;
+
+  /// Whether dma_free_contiguous() asks a (NULL) per-node area before the default one.
+  bool numa_cma() const noexcept { return dma_direct && config.numa_cma.value_or(numa_cma_for(version)); }
 
   static dma_rules for_version(kernel_version v, dma_config cfg = {}) noexcept {
     dma_rules r;
@@ -120,6 +143,7 @@ struct dma_rules {
     r.series = "5.10";
     if (!at_least(5, 16)) r.release_log = release_debug::before_check;
     if (at_least(6, 15)) r.release_log = release_debug::both_before;
+    if (at_least(7, 0)) r.release_log = release_debug::find_range;
     return r;
   }
 
