@@ -56,7 +56,8 @@ struct input_file {
 
 struct replay_args {
   std::vector<std::string> inputs;
-  std::string area, kernel;
+  std::vector<std::string> areas; ///< each --area as given, in order
+  std::string kernel;
   bool strict = false, verbose = false, json = false, mid_stream = false;
   int context = 3;
 };
@@ -330,6 +331,28 @@ cma::area_spec parse_area(const std::string& s) {
   if (!seen.count("base") || !seen.count("size")) fail(exit_usage, "--area needs base= and size=");
   if (auto why = cma::area_refusal(a.base, a.size, a.order_per_bit)) fail(exit_usage, "--area: " + *why);
   return a;
+}
+
+// Every --area: the first is the default area (replay_options::area), the others areas beside
+// it by name (more_areas).  Two with one name, or sharing a page, are a usage error that
+// names both as they were given.
+void parse_areas(const std::vector<std::string>& given, cma::replay_options& opt) {
+  std::vector<cma::area_spec> specs;
+  for (const auto& g : given) specs.push_back(parse_area(g));
+  if (auto c = cma::find_area_conflict(specs)) {
+    const auto& a = specs[c->first];
+    const auto& b = specs[c->second];
+    if (c->same_name)
+      fail(exit_usage, "--area '" + safe(given[c->first]) + "' and --area '" + safe(given[c->second]) + "' both name the area '" +
+                           safe(a.name) + "' (name=reserved when no name= is given): give each area once, with its own name=");
+    fail(exit_usage, fmt::format("--area '{}' (bytes {:#x}–{:#x}) and --area '{}' (bytes {:#x}–{:#x}) overlap: two areas "
+                                 "cannot share a page",
+                                 safe(given[c->first]), a.base, a.base + a.size - 1, safe(given[c->second]), b.base,
+                                 b.base + b.size - 1));
+  }
+  if (specs.empty()) return;
+  opt.area = specs.front();
+  opt.more_areas.assign(specs.begin() + 1, specs.end());
 }
 
 // ------------------------------------------------------------ printing
@@ -703,7 +726,7 @@ void run(const replay_args& a) {
     opt.kernel = cma::kernel_version::parse(a.kernel);
     if (!opt.kernel) fail(exit_usage, "--kernel: expected a version like 6.1 or 6.12.57, got '" + safe(a.kernel) + "'");
   }
-  if (!a.area.empty()) opt.area = parse_area(a.area);
+  parse_areas(a.areas, opt);
   std::unique_ptr<spool> ops;
   if (a.verbose || a.json) ops = std::make_unique<spool>();
   std::vector<std::pair<std::uint64_t, std::string>> context;
@@ -733,7 +756,10 @@ void add_replay_command(CLI::App& app) {
   auto a = std::make_shared<replay_args>();
   auto* sub = app.add_subcommand("replay", "Replay a kernel log/trace through the model and report every divergence");
   sub->add_option("inputs", a->inputs, "log files, trace folders, or - for stdin")->required();
-  sub->add_option("--area", a->area, "name=reserved,base=0x…,size=64M[,order_per_bit=N] when the log has no boot lines");
+  sub->add_option("--area", a->areas,
+                  "name=reserved,base=0x…,size=64M[,order_per_bit=N] when the log has no boot lines; again for each "
+                  "more area (the first is the default area)")
+      ->allow_extra_args(false);
   sub->add_option("--kernel", a->kernel, "kernel version to model (default: from the banner)");
   sub->add_flag("--strict", a->strict, "lines that mention CMA but are not understood are an error");
   sub->add_flag("-v,--verbose", a->verbose, "print every operation");

@@ -3,6 +3,7 @@
 #include "helpers.hpp"
 
 #include <cma/formats/log_reader.hpp>
+#include <cma/formats/workload.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -497,4 +498,26 @@ TEST_CASE("a hex field is read eight digits at a time exactly as to_u64 reads it
     wide += want && body.size() == 16;
   }
   CHECK(wide > 1000); // the 8-at-a-time path was taken
+}
+
+// sim/recorder/cma_run.c huge_kb(): "huge %lu%c %lu %c" with the unit K, M or G and nothing
+// after the count; anything else is not a huge step (cma_run then writes it to the device).
+TEST_CASE("workload: `huge SIZE N` as cma_run.c reads it") {
+  namespace wl = cma::formats::workload;
+  const auto h = wl::huge("huge 32M 34");
+  REQUIRE(h);
+  CHECK(h->kb == 32768);
+  CHECK(h->count == 34);
+  CHECK(wl::huge("huge 1G 1")->kb == 1048576);
+  CHECK(wl::huge("huge 64K 3")->kb == 64);
+  CHECK(wl::huge("huge  2M   0")->count == 0); // %lu skips blanks
+  CHECK_FALSE(wl::huge("huge 32 4"));          // no unit
+  CHECK_FALSE(wl::huge("huge 32m 4"));         // the unit is upper case
+  CHECK_FALSE(wl::huge("huge 32M"));           // no count
+  CHECK_FALSE(wl::huge("huge 32M 4 x"));       // something after the count
+  CHECK_FALSE(wl::huge("huge 32M -1"));
+  CHECK_FALSE(wl::huge("hugepages 32M 4"));
+  CHECK_FALSE(wl::huge("huge 99999999999999999999M 1")); // past 64 bits
+  CHECK_FALSE(wl::huge("huge 18014398509481984G 1"));     // 2^54 GiB in kB overflows
+  CHECK(wl::huge("huge 32M 18446744073709551615")->count == 18446744073709551615ULL);
 }

@@ -42,3 +42,35 @@ foreach(rec huge-6.1-cma32M-hugetlb1G huge-6.12-cma32M-hugetlb1G huge-7.3-cma32M
   add_test(NAME cli.replay.areas-${rec}
            COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/cli/areas-check.py $<TARGET_FILE:cmasim> ${D}/recorded/${rec})
 endforeach()
+# --area more than once (issue 14): huge-6.1's trace.txt alone (no boot lines) with its two
+# areas as its dmesg.txt's Reserved lines give them (32 MiB at 0xba800000, 1024 MiB at
+# 0xbf800000 for hugetlb0, order_per_bit 9): every traced operation (cma_alloc_finish and
+# cma_release, counted here with grep) of both areas matched, as with the dmesg.
+set(H61 ${D}/recorded/huge-6.1-cma32M-hugetlb1G)
+set(A61 --area name=reserved,base=0xba800000,size=32M --area name=hugetlb0,base=0xbf800000,size=1G,order_per_bit=9)
+string(REPLACE ";" " " A61s "${A61}")
+add_test(NAME cli.replay.two-areas-huge-6.1-trace-alone COMMAND sh -c
+  "grep -q 'Reserved 32 MiB at 0x00000000ba800000' ${H61}/dmesg.txt && grep -q 'Reserved 1024 MiB at 0x00000000bf800000' ${H61}/dmesg.txt || exit 1
+   n=$(grep -cE ': (cma_alloc_finish|cma_release): name=' ${H61}/trace.txt); r=$(grep -cE ': (cma_alloc_finish|cma_release): name=reserved ' ${H61}/trace.txt); h=$(grep -cE ': (cma_alloc_finish|cma_release): name=hugetlb0 ' ${H61}/trace.txt)
+   ${R} replay --strict --kernel 6.1 ${A61s} ${H61}/trace.txt > out.txt || { cat out.txt; exit 1; }
+   grep -q \"^operations: $n seen, $n matched, 0 diverged, 0 inferred, 0 unchecked\" out.txt &&
+   grep -q \"^  reserved: $r operations, $r matched\" out.txt && grep -q \"^  hugetlb0: $h operations, $h matched\" out.txt &&
+   grep -q '^area hugetlb0: base_pfn 0xbf800, 262144 pages (1024 MiB), order_per_bit 9, from --area' out.txt || { cat out.txt; exit 1; }")
+# Two --area with one name (no name= is name=reserved), or sharing a page: exit 2, naming both.
+add_test(NAME cli.replay.area-twice-same-name-exits-2 COMMAND sh -c
+  "${R} replay --kernel 6.1 --area base=0xba800000,size=32M --area name=reserved,base=0xbf800000,size=1G ${H61}/trace.txt > out.txt 2> err.txt; test $? -eq 2 &&
+   grep -q \"area 'base=0xba800000,size=32M' and --area 'name=reserved,base=0xbf800000,size=1G' both name the area 'reserved'\" err.txt && test ! -s out.txt")
+add_test(NAME cli.replay.areas-overlap-exits-2 COMMAND sh -c
+  "${R} replay --kernel 6.1 --area name=reserved,base=0xba800000,size=32M --area name=hugetlb0,base=0xbc000000,size=1G ${H61}/trace.txt > out.txt 2> err.txt; test $? -eq 2 &&
+   grep -q \"area 'name=reserved,base=0xba800000,size=32M' (bytes 0xba800000–0xbc7fffff) and --area 'name=hugetlb0,base=0xbc000000,size=1G' (bytes 0xbc000000–0xfbffffff) overlap\" err.txt")
+# 6.15+ show_areas over four lines, checked range by range (issue 14): rand-7.3-cma48M's 13
+# dumps (counted here) all pass; one run length edited in a copy of its dmesg.txt fails.
+set(R73 ${D}/recorded/rand-7.3-cma48M)
+add_test(NAME cli.replay.show-areas-7.3-checked COMMAND sh -c
+  "n=$(grep -cE '^\\[ *[0-9.]+\\] => [0-9]+ free of [0-9]+ total pages$' ${R73}/dmesg.txt); test $n -eq 13 || exit 1
+   ${R} replay --strict --json ${R73} | python3 -c 'import json,sys; d=json.load(sys.stdin); c=[x for x in d[\"checks\"] if x[\"what\"]==\"show_areas\"]; assert len(c)=='$n' and all(x[\"ok\"] for x in c), c; assert d[\"summary\"][\"checks_failed\"]==0'")
+add_test(NAME cli.replay.show-areas-7.3-edited-run-exits-1 COMMAND sh -c
+  "mkdir -p edited73 && cp ${R73}/trace.txt edited73/ && sed '0,/cma: range 0: +5@35+4@44+1@63+43@85+/s//cma: range 0: +5@35+4@44+1@63+44@85+/' ${R73}/dmesg.txt > edited73/dmesg.txt &&
+   ! cmp -s ${R73}/dmesg.txt edited73/dmesg.txt || exit 1
+   ${R} replay edited73 > out.txt; test $? -eq 1 && grep -q 'state checks: .* 1 failed' out.txt &&
+   grep -q 'check failed: show_areas at edited73/dmesg.txt:2299: .*(range 0, run 4: kernel 44@85, model 43@85)' out.txt")

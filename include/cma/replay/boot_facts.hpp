@@ -4,9 +4,9 @@
 // and an area.  In order of precedence:
 //   kernel: --kernel, the "Linux version" banner, BOOT_IMAGE=…vmlinuz-<version> on the
 //           command line, else 6.1 (said so);
-//   area:   --area, the first "cma: Reserved N MiB at …" line that is not a hugetlb
-//           area, else the boot model (boot/boot.hpp) from the command line and the RAM
-//           size of the Memory: line;
+//   area:   --area (the first one), the first "cma: Reserved N MiB at …" line that is not a
+//           hugetlb area, else the boot model (boot/boot.hpp) from the command line and the
+//           RAM size of the Memory: line;
 //   others: every hugetlb area the log declares: a "cma: Reserved N MiB at …" (or 6.15+
 //           "… in R range", no address) line followed by "hugetlb_cma: reserved N MiB on
 //           node K" is the area hugetlb<K> (mm/hugetlb.c ≤6.14, mm/hugetlb_cma.c 6.15+:
@@ -15,6 +15,8 @@
 //           before the default area, on 7.x after, so "the first Reserved line" is not
 //           enough.  One without an address is placed where its first traced allocation
 //           landed (said so, and its first operation is checked against nothing else).
+//           A further --area (replay_options::more_areas) of the same name replaces it
+//           (replayer.hpp).
 // An area the kernel could not have had (cma_init_reserved_mem.hpp: a bitmap past
 // kmalloc's limit, a size that overflows) is refused with the reason, never allocated.
 // The first of each kind of line counts; a second banner means two boots were

@@ -15,8 +15,9 @@
 // Several areas (the default one, hugetlb<N>, …): each operation names its area (trace
 // name=, 6.6+ pr_debug name:) and ours(name) makes that area the current one; an operation
 // of an area the log did not declare is unchecked.  A show_areas line is checked against
-// the area of its size (it follows that area's failure), CmaTotal and cma-reserved against
-// the sum of every area.
+// the area of its size (it follows that area's failure; 6.15+: the dump's range lines are
+// held until its "=> F free of T total pages" line, which names the size), CmaTotal and
+// cma-reserved against the sum of every area.
 // Records are final when the cross-check (cross_check.hpp) can no longer annotate them:
 // with pr_debug lines to pair, the last as many records as there are lines wait in a
 // window (at most hold_limit) before they go to on_op.
@@ -114,6 +115,11 @@ public:
     while (timed_pos_ < timed_.size() && *timed_[timed_pos_]->where.time < *next_op.time) side_event(*timed_[timed_pos_++]);
   }
   void side_event(const ev::located& e) {
+    if (auto r = std::get_if<ev::show_areas_range>(&e.what)) { // 6.15+: held until the dump's total line
+      if (auto n = dump_.add(*r, e.where)) rep_.notes.push_back(std::move(*n));
+      return;
+    }
+    if (auto t = std::get_if<ev::show_areas_total>(&e.what)) return rep_.checks.push_back(dump_.close(area_of_line(e), *t, e.where));
     if (auto c = state_check_for(area_of_line(e), e, total_pages())) rep_.checks.push_back(std::move(*c));
   }
   void check(std::string what, bool ok, const ev::source& where, std::string detail) {
@@ -278,6 +284,7 @@ public:
   void finish_report() {
     while (timed_pos_ < timed_.size()) side_event(*timed_[timed_pos_++]); // after the last operation
     for (const auto* e : untimed_) side_event(*e);
+    if (auto n = dump_.unfinished()) rep_.notes.push_back(std::move(*n));
     rep_.used = area_->used_bits_pages();
     rep_.free = area_->free_pages();
     rep_.available_count = area_->available_count();
@@ -306,10 +313,12 @@ private:
   // show_areas prints "… of T total pages" right after its area's failure: the area of T
   // pages (the current one when several have that size).
   const allocator& area_of_line(const ev::located& e) const {
-    const auto* sa = std::get_if<ev::show_areas>(&e.what);
-    if (!sa || area_->count() == sa->total) return *area_;
+    std::optional<std::uint64_t> total;
+    if (const auto* sa = std::get_if<ev::show_areas>(&e.what)) total = sa->total;
+    else if (const auto* st = std::get_if<ev::show_areas_total>(&e.what)) total = st->total; // 6.15+: the dump's last line
+    if (!total || area_->count() == *total) return *area_;
     for (const auto& a : areas_)
-      if (a.count() == sa->total) return a;
+      if (a.count() == *total) return a;
     return *area_;
   }
 
@@ -342,6 +351,7 @@ private:
   std::size_t hold_ = 0;
   std::size_t snapshot_runs_left_ = std::size_t{1} << 16; ///< free runs kept in op_record::state_before, all failures together (1 MiB)
   std::deque<op_record> held_;   ///< records the cross-check may still annotate (on_op only)
+  show_areas_dump dump_;         ///< 6.15+: the range lines of the show_areas dump being printed
   bool mid_stream_read_ = false; ///< a verdict depended on whether the log starts mid-stream
 };
 

@@ -5,6 +5,14 @@
 // input is bounded here: records kept (max_kept_ops), lines not understood kept
 // (max_unrecognised).  A caller that wants every record without holding them (the CLI's
 // -v and --json) gives on_op, which receives each record once it is final.
+// Areas (`cmasim replay --area`, which may be given more than once): `area` is the default
+// one (the first --area: the report's `area`, the area of events that name none) and
+// overrides the boot lines' default area whatever its name, as it always did; each of
+// `more_areas` declares one more area by its name, or replaces the boot lines' area of that
+// name (a hugetlb<N>).  Events go to the area their trace name= (or 6.6+ pr_debug "name:")
+// names, as with the areas the boot lines declare.  No two may share a name or a page:
+// find_area_conflict() says which two do (the CLI refuses them; the replayer ignores the
+// later one, with a note).
 #pragma once
 
 #include "../kernel_version.hpp"
@@ -14,6 +22,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace cma {
 
@@ -26,7 +35,8 @@ struct area_spec {
 
 struct replay_options {
   std::optional<kernel_version> kernel; ///< overrides the banner
-  std::optional<area_spec> area;        ///< overrides the boot lines
+  std::optional<area_spec> area;        ///< the default area: overrides the boot lines' (the first --area)
+  std::vector<area_spec> more_areas;    ///< areas beside it, each by its name (--area again)
   bool mid_stream = false;              ///< treat the input as starting mid-stream
   /// Keep every op_record in replay_report::ops (false: only the notable ones).  Ignored
   /// when on_op is set: records then go there and only notable ones are kept.
@@ -40,5 +50,27 @@ struct replay_options {
   std::size_t max_kept_ops = 10000;     ///< notable records kept when not keeping every one
   std::size_t max_unrecognised = 1000;  ///< lines not understood kept (all are counted)
 };
+
+/// Two area specs that cannot both be areas of one machine: indexes into the list given to
+/// find_area_conflict(), first < second.
+struct area_conflict {
+  std::size_t first = 0, second = 0;
+  bool same_name = false; ///< else their pages overlap
+};
+
+/// The first pair of specs (in order) that share a name — an area is found by its name
+/// (mm/cma.c cma_init_reserved_mem copies it; trace events and 6.6+ pr_debug lines print it)
+/// — or share a byte (memblock hands each page to one reservation).
+inline std::optional<area_conflict> find_area_conflict(const std::vector<area_spec>& specs) {
+  const auto end = [](const area_spec& a) { return a.size > ~a.base ? ~std::uint64_t{0} : a.base + a.size; };
+  for (std::size_t j = 1; j < specs.size(); ++j)
+    for (std::size_t i = 0; i < j; ++i) {
+      const auto& a = specs[i];
+      const auto& b = specs[j];
+      if (a.name == b.name) return area_conflict{i, j, true};
+      if (a.size && b.size && a.base < end(b) && b.base < end(a)) return area_conflict{i, j, false};
+    }
+  return std::nullopt;
+}
 
 } // namespace cma

@@ -150,24 +150,58 @@ private:
     rep_.kernel_release = k.release;
     rep_.mid_stream = k.mid_stream;
     for (auto& n : k.notes) rep_.notes.push_back(std::move(n));
+    kernel_notes_end_ = rep_.notes.size();
     if (!area) return;
     auto c = replay_detail::place_area(facts_, opt_, prof_, [this](page_count n) { return logged(n); });
     rep_.area_source = c.source;
     for (auto& n : c.notes) rep_.notes.push_back(std::move(n));
-    if (!c.area) return;
+    if (!c.area) {
+      if (!opt_.more_areas.empty() && !opt_.area)
+        rep_.notes.push_back("no default area (no 'cma: Reserved' line, no replay_options::area): the areas of "
+                             "replay_options::more_areas are not replayed");
+      return;
+    }
     rep_.area_known = true;
     rep_.area_name = c.area->name();
     rep_.base_pfn = c.area->base_pfn();
     rep_.count = c.area->count();
     rep_.order_per_bit = c.area->order_per_bit();
     judge_.set_area(std::move(*c.area));
-    add_hugetlb_areas(); // beside --area too: --area stands for the default area only
+    add_option_areas();
+    add_hugetlb_areas(); // beside --area too: the first --area stands for the default area only
+  }
+
+  bool has_area_named(std::string_view name) const {
+    return std::any_of(judge_.areas().begin(), judge_.areas().end(), [&](const allocator& a) { return a.name() == name; });
+  }
+
+  // The areas --area gives beside the default one (replay_options::more_areas), each by its
+  // name; one that shares a name or a page with an area already there is ignored, said so
+  // (the CLI refuses such options before: find_area_conflict()).
+  void add_option_areas() {
+    for (const auto& s : opt_.more_areas) {
+      std::string clash;
+      for (const auto& a : judge_.areas()) {
+        const std::uint64_t a_base = a.base_pfn() << page_shift, a_end = a_base + (a.count() << page_shift);
+        if (a.name() == s.name) clash = "its name with the area " + a.name();
+        else if (s.size && s.base < a_end && (a_base <= s.base || a_base - s.base < s.size)) clash = "pages with the area " + a.name();
+        if (!clash.empty()) break;
+      }
+      if (!clash.empty()) {
+        rep_.notes.push_back("--area name=" + s.name + " ignored: it shares " + clash);
+        continue;
+      }
+      replay_detail::area_choice c;
+      replay_detail::make_area(c, s.name, s.base, s.size, s.order_per_bit, prof_, "--area");
+      for (auto& n : c.notes) rep_.notes.push_back(std::move(n));
+      if (c.area) judge_.add_area(std::move(*c.area), "--area");
+    }
   }
 
   // The hugetlb areas the boot lines declare (boot_facts.hpp), beside the default one.
   void add_hugetlb_areas() {
     for (const auto& d : facts_.hugetlb_areas()) {
-      if (d.name == judge_.area().name()) continue; // --area named it: that one wins
+      if (has_area_named(d.name)) continue; // an --area named it: that one wins
       std::optional<std::uint64_t> base = d.base;
       std::string source = "boot log (cma: Reserved + hugetlb_cma: reserved lines)";
       if (!base && facts_.cmdline && facts_.ram_kb) { // the boot model, checked against the trace
@@ -274,15 +308,23 @@ private:
   void start_streaming() {
     stream_tried_ = true;
     if (!(opt_.kernel || facts_.banner) || !(opt_.area || facts_.reserved)) return; // they may come later
+    const auto given = [this](const std::string& name) { // an --area replaces it
+      return std::any_of(opt_.more_areas.begin(), opt_.more_areas.end(), [&](const area_spec& s) { return s.name == name; }) ||
+             (opt_.area && opt_.area->name == name);
+    };
     for (const auto& d : facts_.declared)
-      if (!d.base) return; // an area placed by its first traced allocation: the batch replay finds it
+      if (!d.base && (d.name.empty() || !given(d.name)))
+        return; // an area placed by its first traced allocation: the batch replay finds it
     auto before = rep_;
     settle(true);
     if (!judge_.has_area()) { // refused: the batch replay reports it
       rep_ = std::move(before);
       return;
     }
-    rep_.notes = std::move(before.notes); // finish_streaming() writes them, from every input
+    // finish_streaming() writes the kernel's notes again, from every input; the areas' stay
+    area_notes_.assign(std::make_move_iterator(rep_.notes.begin() + static_cast<std::ptrdiff_t>(kernel_notes_end_)),
+                       std::make_move_iterator(rep_.notes.end()));
+    rep_.notes = std::move(before.notes);
     streamed_mid_stream_ = rep_.mid_stream;
     begin_trace_replay();
     streaming_ = true;
@@ -311,7 +353,11 @@ private:
   }
 
   void finish_streaming() {
+    auto during = std::move(rep_.notes); // (a 6.15+ show_areas dump cut short)
+    rep_.notes.clear();
     settle(false); // the notes, now that every input is in; the kernel is the one streamed
+    for (auto& n : area_notes_) rep_.notes.push_back(std::move(n)); // then the areas', as the batch replay orders them
+    for (auto& n : during) rep_.notes.push_back(std::move(n));
     if (judge_.mid_stream_read() && rep_.mid_stream != streamed_mid_stream_)
       incomplete(std::string("verdicts were given as if the log ") + (streamed_mid_stream_ ? "started" : "did not start") +
                  " mid-stream, and a later input says otherwise");
@@ -338,6 +384,8 @@ private:
   bool stream_tried_ = false;
   bool streamed_mid_stream_ = false;      ///< what the streamed verdicts took it to be
   std::vector<std::string> later_notes_;
+  std::size_t kernel_notes_end_ = 0;      ///< settle(): rep_.notes up to here are the kernel's
+  std::vector<std::string> area_notes_;   ///< streaming: what settling the areas said (placement, --area, hugetlb)
 };
 
 } // namespace cma

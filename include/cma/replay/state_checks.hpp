@@ -6,6 +6,13 @@
 // (mm/cma.c: printed after a failed search, 6.12+ always, earlier under CMA_DEBUG).
 // Each is compared with the model at the moment the line was printed; the replayer
 // decides that moment (by timestamp) and calls state_check_for().
+// 6.15+ (mm/cma.c cma_debug_show_areas, one struct cma_memrange per range, under
+// cma->lock) prints its dump over several lines: "number of available pages: ", then
+// "range R: LEN@BIT+…" per range, "", and "=> F free of T total pages" (F is
+// cma->available_count).  The parser gives one show_areas_range per range line and a
+// show_areas_total; show_areas_dump joins them, and the total line checks every range's
+// runs and the total against the model (cma_debug_show_areas.hpp's 6.15 text), range by
+// range.  A dump whose total line never comes is said, not checked.
 // CmaFree is not a bitmap count (per-CPU lists, movable pages borrowing the area):
 // it is not checked.
 #pragma once
@@ -15,8 +22,10 @@
 #include "../formats/event.hpp"
 #include "report.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace cma::replay_detail {
@@ -26,7 +35,8 @@ namespace cma::replay_detail {
 inline bool is_state_line(const ev::event& e) {
   const auto* m = std::get_if<ev::meminfo>(&e);
   return (m && m->total) || std::holds_alternative<ev::memory_line>(e) || std::holds_alternative<ev::recorder_bitmap>(e) ||
-         std::holds_alternative<ev::show_areas>(e);
+         std::holds_alternative<ev::show_areas>(e) || std::holds_alternative<ev::show_areas_range>(e) ||
+         std::holds_alternative<ev::show_areas_total>(e);
 }
 
 // Recorder bitmap dumps list the runs of set bits of range 0.
@@ -56,7 +66,110 @@ inline state_check check_show_areas(const allocator& area, const ev::show_areas&
   return {"show_areas", seen == model, where, seen == model ? "free runs as the model has them" : "kernel: " + seen + " | model: " + model};
 }
 
-/// The check a state line gives against `area` now; nullopt for any other event.
+namespace dump_text {
+// The runs after "range R: " split at '+' ("+5@35+4@44" → "5@35", "4@44").
+inline std::vector<std::string> run_tokens(std::string_view runs) {
+  std::vector<std::string> out;
+  while (!runs.empty()) {
+    const auto plus = runs.find('+');
+    if (plus != 0) out.emplace_back(runs.substr(0, plus));
+    if (plus == std::string_view::npos) break;
+    runs.remove_prefix(plus + 1);
+  }
+  return out;
+}
+// "range R: …" as 6.15+ prints it (cma_debug_show_areas.hpp's fmt_run: '+' before every
+// run that does not start at bit 0).
+inline std::string range_text(const ev::show_areas_range& r) {
+  std::string s = "range " + std::to_string(r.range) + ": ";
+  for (const auto& run : r.runs) s += (run.at ? "+" : "") + std::to_string(run.len) + "@" + std::to_string(run.at);
+  return s;
+}
+// Where two "range R: …" texts first differ, in runs.
+inline std::string first_run_difference(const std::string& kernel, const std::string& model) {
+  const auto colon_k = kernel.find(": "), colon_m = model.find(": ");
+  if (kernel.substr(0, colon_k) != model.substr(0, colon_m)) return "";
+  const auto k = run_tokens(std::string_view(kernel).substr(colon_k + 2));
+  const auto m = run_tokens(std::string_view(model).substr(colon_m + 2));
+  for (std::size_t i = 0; i < std::max(k.size(), m.size()); ++i) {
+    const std::string kk = i < k.size() ? k[i] : "nothing", mm = i < m.size() ? m[i] : "nothing";
+    if (kk != mm)
+      return " (" + kernel.substr(0, colon_k) + ", run " + std::to_string(i + 1) + ": kernel " + kk + ", model " + mm + ")";
+  }
+  return "";
+}
+} // namespace dump_text
+
+/// 6.15+: the range lines of one dump, the total line, against the model's state now.
+/// `ranges`: the range lines as printed (in order); `where`: the first of them (or the total
+/// line when there was none).
+inline state_check check_show_areas_ranges(const allocator& area, const std::vector<ev::show_areas_range>& ranges,
+                                           const ev::show_areas_total& total, const ev::source& where) {
+  const std::string seen_total =
+      "=> " + std::to_string(total.free) + " free of " + std::to_string(total.total) + " total pages";
+  if (area.prof().show_areas != show_areas_format::ranges_v6_15)
+    return {"show_areas", false, where,
+            "a 6.15+ per-range dump (range lines, then '" + seen_total + "'), but the model runs the " +
+                std::string(area.prof().series) + " rules, whose dump is one line: the kernel version is wrong (--kernel)"};
+  // "cma: number of available pages: ", "cma: range R: …" per range, "cma: ", "=> F free of T total pages"
+  const auto lines = cma_debug_show_areas(area);
+  std::vector<std::string> model;
+  for (std::size_t i = 1; i + 2 < lines.size(); ++i) model.push_back(lines[i].substr(5));
+  const std::string& model_total = lines.back();
+  std::string diff;
+  for (std::size_t i = 0; !ranges.empty() && diff.empty() && i < std::max(ranges.size(), model.size()); ++i) {
+    if (i >= ranges.size()) {
+      diff = "the kernel printed no line for range " + std::to_string(i) + " | model: " + model[i];
+    } else if (i >= model.size()) {
+      diff = "kernel: " + dump_text::range_text(ranges[i]) + " | the model's area has " + std::to_string(model.size()) +
+             " range(s)";
+    } else if (const auto seen = dump_text::range_text(ranges[i]); seen != model[i]) {
+      diff = "kernel: " + seen + " | model: " + model[i] + dump_text::first_run_difference(seen, model[i]);
+    }
+  }
+  if (diff.empty() && seen_total != model_total) diff = "kernel: " + seen_total + " | model: " + model_total;
+  if (!diff.empty()) return {"show_areas", false, where, diff};
+  return {"show_areas", true, where,
+          ranges.empty() ? "'" + seen_total + "' as the model has it (no range lines before it: runs not checked)"
+                         : "free runs of " + std::to_string(ranges.size()) + " range(s) and '" + seen_total +
+                               "' as the model has them"};
+}
+
+/// 6.15+: gathers one dump's range lines until its total line.
+class show_areas_dump {
+public:
+  /// A range line.  Returns a note when it begins a new dump (range 0 again, or a lower
+  /// number) before the previous dump's total line came: that one is dropped, unchecked.
+  std::optional<std::string> add(const ev::show_areas_range& r, const ev::source& where) {
+    std::optional<std::string> note;
+    if (!ranges_.empty() && r.range <= ranges_.back().range) {
+      note = unfinished();
+      ranges_.clear();
+    }
+    if (ranges_.empty()) first_ = where;
+    ranges_.push_back(r);
+    return note;
+  }
+  /// The total line closes the dump: its check against `area` now.
+  state_check close(const allocator& area, const ev::show_areas_total& t, const ev::source& where) {
+    auto c = check_show_areas_ranges(area, ranges_, t, ranges_.empty() ? where : first_);
+    ranges_.clear();
+    return c;
+  }
+  /// The note for range lines whose total line never came (nullopt: none pending).
+  std::optional<std::string> unfinished() const {
+    if (ranges_.empty()) return std::nullopt;
+    return "show_areas dump at input " + std::to_string(first_.file) + ", line " + std::to_string(first_.line) + " (" +
+           std::to_string(ranges_.size()) + " range line(s)) has no '=> F free of T total pages' line: not checked";
+  }
+
+private:
+  std::vector<ev::show_areas_range> ranges_;
+  ev::source first_;
+};
+
+/// The check a state line gives against `area` now; nullopt for any other event (and for
+/// 6.15+'s range and total lines: show_areas_dump joins them).
 /// `all_pages`: every area's pages together (CmaTotal and cma-reserved count them all:
 /// totalcma_pages); 0 means `area` is the only one.
 inline std::optional<state_check> state_check_for(const allocator& area, const ev::located& e, page_count all_pages = 0) {
