@@ -9,6 +9,7 @@
 // 9 (HUGETLB_PAGE_ORDER).  Its trace.txt alone has no boot line: the two areas come from the
 // options.  Expected operation counts are counted here from the trace text, not taken from cmasim.
 #include "helpers.hpp"
+#include "replay_helpers.hpp"
 
 #include <cma/replay/replay.hpp>
 
@@ -41,22 +42,8 @@ cma::replay_report replay_streamed(const std::string& text, const cma::replay_op
   return rep;
 }
 
-/// cma_alloc_finish + cma_release events per name=, counted from the text.
-std::map<std::string, std::uint64_t> traced_ops(const std::string& trace) {
-  std::map<std::string, std::uint64_t> n;
-  std::istringstream in(trace);
-  static const std::regex ev(R"(: (cma_alloc_finish|cma_release): name=(\S+) )");
-  std::smatch m;
-  for (std::string l; std::getline(in, l);)
-    if (std::regex_search(l, m, ev)) ++n[m[2]];
-  return n;
-}
-
-const cma::area_report* area_named(const cma::replay_report& r, const std::string& name) {
-  for (const auto& a : r.areas)
-    if (a.name == name) return &a;
-  return nullptr;
-}
+using cmatest::area_named;
+using cmatest::traced_ops;
 
 // The two areas of huge-6.1, as its dmesg's Reserved lines give them.
 cma::area_spec reserved_61() { return {"reserved", 0xba800000, std::uint64_t{32} << 20, 0}; }

@@ -6,6 +6,7 @@
 // events per name=), not taken from cmasim; the placement is the boot lines' (hugetlb area
 // first on 6.1/6.12, last and without an address on 7.3).
 #include "helpers.hpp"
+#include "replay_helpers.hpp"
 
 #include <cma/diagnose/diagnose.hpp>
 #include <cma/replay/replay.hpp>
@@ -35,22 +36,11 @@ cma::replay_report replay_recording(const std::string& name) {
                        cmatest::read_fixture("recorded/" + name + "/dmesg.txt")});
 }
 
-/// Operations (cma_alloc_finish + cma_release events) per area name, counted from the text.
+/// Operations per area name, counted from a recording's trace text (replay_helpers.hpp).
 std::map<std::string, std::uint64_t> traced_ops(const std::string& name) {
-  std::map<std::string, std::uint64_t> n;
-  std::istringstream in(cmatest::read_fixture("recorded/" + name + "/trace.txt"));
-  static const std::regex ev(R"(: (cma_alloc_finish|cma_release): name=(\S+) )");
-  std::smatch m;
-  for (std::string l; std::getline(in, l);)
-    if (std::regex_search(l, m, ev)) ++n[m[2]];
-  return n;
+  return cmatest::traced_ops(cmatest::read_fixture("recorded/" + name + "/trace.txt"));
 }
-
-const cma::area_report* area_named(const cma::replay_report& r, const std::string& name) {
-  for (const auto& a : r.areas)
-    if (a.name == name) return &a;
-  return nullptr;
-}
+using cmatest::area_named;
 
 } // namespace
 

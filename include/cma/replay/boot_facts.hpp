@@ -17,6 +17,17 @@
 //           landed (said so, and its first operation is checked against nothing else).
 //           A further --area (replay_options::more_areas) of the same name replaces it
 //           (replayer.hpp).
+//   DT:     every device-tree CMA pool: "Reserved memory: created CMA memory pool at %pa, size
+//           %ld MiB" followed by "OF: reserved mem: initialized node %s, compatible id
+//           shared-dma-pool" (drivers/of/of_reserved_mem.c prints the second after the node's
+//           setup, kernel/dma/contiguous.c rmem_cma_setup the first) is an area named after the
+//           node: rmem_cma_setup hands rmem->name to cma_init_reserved_mem, so the trace's name=
+//           and 6.6+ pr_debug "name:" print that string; order_per_bit 0.  A "created DMA memory
+//           pool" (kernel/dma/coherent.c: not reusable) is not CMA.  Without a default area
+//           (no "cma: Reserved" line, no --area) the pool that carries linux,cma-default is the
+//           default one, taking the events that name no area (4.x traces, pre-6.6 pr_debug).
+//           The log does not print the property: the pool whose node is "linux,cma" (the name
+//           device trees give that node) is taken, else the first pool (said so).
 // An area the kernel could not have had (cma_init_reserved_mem.hpp: a bitmap past
 // kmalloc's limit, a size that overflows) is refused with the reason, never allocated.
 // The first of each kind of line counts; a second banner means two boots were
@@ -47,6 +58,14 @@ struct declared_area {
   ev::source where;
 };
 
+/// A device-tree CMA pool (kernel/dma/contiguous.c rmem_cma_setup), named after its node.
+struct dt_pool {
+  std::string name;       ///< rmem->name, as "initialized node %s" prints it
+  std::uint64_t base = 0; ///< bytes
+  std::uint64_t mib = 0;
+  ev::source where;       ///< the "created CMA memory pool" line
+};
+
 /// HUGETLB_PAGE_ORDER with 4 KiB pages (arm64 and x86: PMD_SHIFT - PAGE_SHIFT).
 inline constexpr unsigned hugetlb_page_order = 9;
 
@@ -55,6 +74,7 @@ struct boot_facts {
   std::optional<ev::source> second_banner;   ///< another boot's banner (logs concatenated)
   std::optional<ev::reserved> reserved;      ///< the default area's line (the first not a hugetlb area's)
   std::vector<declared_area> declared;       ///< every area line, in order
+  std::vector<dt_pool> dt_pools;             ///< every device-tree CMA pool, in order
   std::optional<kernel_version> from_image; ///< "BOOT_IMAGE=/boot/vmlinuz-4.15.0…" when there is no banner
   std::optional<std::string> cmdline;
   std::optional<std::uint64_t> ram_kb;
@@ -83,6 +103,17 @@ struct boot_facts {
     } else if (auto rr = std::get_if<ev::reserved_ranges>(&e.what)) {
       if (!second_banner) declared.push_back({"", std::nullopt, rr->mib, 0, e.where});
       boot_seen = true;
+    } else if (auto p = std::get_if<ev::rmem_pool>(&e.what)) {
+      pending_pool_ = dt_pool{"", p->base, p->mib, e.where}; // named by the "initialized node" line after it
+      boot_seen = true;
+    } else if (auto n = std::get_if<ev::rmem_note>(&e.what)) {
+      if (n->what == ev::rmem_note::kind::dma_pool) pending_pool_.reset(); // the next node is a plain DMA pool
+    } else if (auto i = std::get_if<ev::rmem_initialized>(&e.what)) {
+      if (pending_pool_ && i->compatible == "shared-dma-pool" && !second_banner) {
+        pending_pool_->name = i->name;
+        dt_pools.push_back(std::move(*pending_pool_));
+      }
+      pending_pool_.reset();
     } else if (auto h = std::get_if<ev::hugetlb_cma_reserved>(&e.what)) {
       // names the area declared just before it (hugetlb_cma_reserve: declare, then print)
       if (!declared.empty() && declared.back().name.empty() && declared.back().mib == h->mib) {
@@ -91,6 +122,14 @@ struct boot_facts {
         settle_default();
       }
     }
+  }
+  /// The DT pool that stands for the default area (none without pools), and whether the log
+  /// named it (the node "linux,cma") or it is only the first pool.
+  std::optional<std::pair<std::size_t, bool>> default_dt_pool() const {
+    if (dt_pools.empty()) return std::nullopt;
+    for (std::size_t i = 0; i < dt_pools.size(); ++i)
+      if (dt_pools[i].name == "linux,cma") return std::pair{i, true};
+    return std::pair{std::size_t{0}, false};
   }
   /// The hugetlb areas declared (named), in order.
   std::vector<declared_area> hugetlb_areas() const {
@@ -101,6 +140,8 @@ struct boot_facts {
   }
 
 private:
+  std::optional<dt_pool> pending_pool_; ///< a "created CMA memory pool" line not yet named
+
   // The default area: the first Reserved line with an address that no hugetlb line claimed.
   // (Until the line after it is read a hugetlb area's line looks like the default one; a
   // streamed replay starts later than that: at the first trace operation.)
@@ -237,6 +278,15 @@ inline area_choice place_area(const boot_facts& f, const replay_options& opt, co
     const auto& r = *f.reserved;
     const std::uint64_t size = r.mib >= (std::uint64_t{1} << 44) ? ~std::uint64_t{0} : r.mib << 20;
     make_area(c, "reserved", r.base, size, 0u, prof, "boot log");
+  } else if (const auto d = f.default_dt_pool()) {
+    // A device-tree pool is the default area (above): its node's name, order_per_bit 0.
+    const auto& p = f.dt_pools[d->first];
+    const std::uint64_t size = p.mib >= (std::uint64_t{1} << 44) ? ~std::uint64_t{0} : p.mib << 20;
+    make_area(c, p.name, p.base, size, 0u, prof, "device tree (Reserved memory: created CMA memory pool)");
+    if (c.area && !d->second)
+      c.notes.push_back("no 'cma: Reserved' line: the device-tree pool " + p.name + " is taken as the default area (the log " +
+                        "does not say which pool carries linux,cma-default; none is named linux,cma): operations that "
+                        "name no area are replayed on it");
   } else if (f.cmdline && f.ram_kb && !f.failed_reserve) {
     place_from_boot_model(c, f, prof, logged);
   }

@@ -9,6 +9,12 @@
 // line, and the busy retries; the hashed %p of "returned" pairs an allocation with its
 // release (4.15/5.10 print no count there: the allocation's is used).  Other lines are
 // state lines, checked where they fall.
+// Several areas: mm/cma.c's release lines (cma_release, 5.16–6.14 cma_pages_valid, 7.x
+// find_cma_memrange / __cma_release_frozen) name no area, but within one boot a page prints
+// the same hashed %p, so a release goes to the area of the allocation whose "returned" line
+// printed its page.  The allocation's area is its call line's "name: %s" (6.6+); before
+// 6.6 the call line has only "cma %p", which tells areas apart but names none, so every
+// allocation and release is the default area's.
 #pragma once
 
 #include "judge.hpp"
@@ -32,7 +38,7 @@ private:
   void step(const ev::located& e) {
     if (auto c = std::get_if<ev::alloc_call>(&e.what)) {
       if (pending_) notes_.push_back("line " + std::to_string(pending_->where.line) + ": cma_alloc call without 'returned' line");
-      const std::string_view name = c->name ? std::string_view(*c->name) : std::string_view(j_.area().name());
+      const std::string_view name = c->name ? std::string_view(*c->name) : std::string_view(j_.areas().front().name());
       pending_ = pending_alloc{};
       pending_->where = e.where, pending_->start_time = e.where.time, pending_->name = name;
       pending_->count = c->count, pending_->align = c->align;
@@ -86,24 +92,29 @@ private:
     else if (!p.busy.empty() && o.predicted_busy != o.observed_busy) why = "busy retries differ";
     j_.verdict_for(o, why);
     if (o.result == verdict::matched) o.note = "no pfn in the log: success/failure and retries compared";
-    if (o.observed_ok && r.ok() && ret.page_token != "(____ptrval____)") by_token_[ret.page_token] = {r.pfn, p.count};
+    if (o.observed_ok && r.ok() && ret.page_token != "(____ptrval____)") by_token_[ret.page_token] = {std::string(p.name), r.pfn, p.count};
     if (o.result != verdict::matched && r.ok() && !o.observed_ok) j_.undo(r);
     j_.explain_failure(o, r);
     j_.record(std::move(o));
   }
 
   void release(const ev::release_debug& rel, const ev::source& where) {
-    op_record o = j_.base_op(op_kind::release, where, j_.area().name(), rel.count.value_or(0), 0);
-    o.observed_ok = true;
     const auto it = by_token_.find(rel.page_token);
+    // the area of the allocation that returned this page (none known: the default area)
+    const std::string name = it != by_token_.end() ? it->second.name : j_.areas().front().name();
+    const bool mine = j_.ours(name); // (its verdict is counted for that area)
+    op_record o = j_.base_op(op_kind::release, where, name, rel.count.value_or(0), 0);
+    o.observed_ok = true;
     if (it == by_token_.end()) {
       o.result = verdict::inferred;
       o.note = "release of " + rel.page_token + ", an allocation the log never showed: not applied";
       j_.record(std::move(o));
       return;
     }
-    const auto [pfn, count] = it->second;
+    const pfn_t pfn = it->second.pfn;
+    const page_count count = it->second.count;
     by_token_.erase(it);
+    if (!mine) return j_.unchecked(std::move(o), "another area");
     o.count = rel.count.value_or(count); // 4.15/5.10 print no count: the allocation's
     o.observed_pfn = pfn;
     j_.apply_release(o, pfn, o.count);
@@ -113,7 +124,12 @@ private:
   judge& j_;
   std::vector<std::string>& notes_;
   std::optional<pending_alloc> pending_;
-  std::map<std::string, std::pair<pfn_t, page_count>> by_token_; ///< live allocations by hashed page
+  struct live {
+    std::string name; ///< its area
+    pfn_t pfn = 0;
+    page_count count = 0;
+  };
+  std::map<std::string, live> by_token_; ///< live allocations by hashed page
 };
 
 } // namespace cma::replay_detail

@@ -1,8 +1,9 @@
 // cma/replay/replayer.hpp — where events meet the model, one event at a time.
 //
 // A replayer is a formats::log_sink: the parsers hand it every event as its line is
-// read.  It settles the kernel and the area (boot_facts.hpp), then re-runs every CMA
-// operation through cma::allocator and judges it (judge.hpp):
+// read.  It settles the kernel and the areas (boot_facts.hpp: the default one, device-tree
+// pools, hugetlb areas), then re-runs every CMA operation through cma::allocator and
+// judges it (judge.hpp):
 //   * ftrace events, when present, are the operation stream (trace_replay.hpp);
 //     mm/cma.c's pr_debug lines then only cross-check them (cross_check.hpp), so an
 //     operation reported twice is applied once;
@@ -12,11 +13,12 @@
 // The trace operations are
 //   * streamed (replay_options::stream, the default): when the first one arrives and
 //     the area and kernel are already known — --area and --kernel, or a banner and a
-//     "cma: Reserved" line read before it — each is replayed as it arrives and nothing
-//     is kept of it, so a multi-GiB trace replays in constant memory.  What arrives
-//     later is merged as the batch replay would merge it (state lines by timestamp); a
-//     line that needed a state already passed (or a pr_debug line, which the
-//     cross-check must know before the operations) sets needs_batch_replay;
+//     "cma: Reserved" line (or a device-tree pool's two lines) read before it — each is
+//     replayed as it arrives and nothing is kept of it, so a multi-GiB trace replays in
+//     constant memory.  What arrives later is merged as the batch replay would merge
+//     it (state lines by timestamp); a line that needed a state already passed (or a
+//     pr_debug line, which the cross-check must know before the operations) sets
+//     needs_batch_replay;
 //   * else kept (trace_op.hpp, 56 bytes each) and replayed by finish(): the area, the
 //     kernel version and whether the log starts mid-stream may come from a later input
 //     (a trace folder's dmesg.txt follows its trace.txt).
@@ -168,7 +170,31 @@ private:
     rep_.order_per_bit = c.area->order_per_bit();
     judge_.set_area(std::move(*c.area));
     add_option_areas();
+    add_dt_pools();
     add_hugetlb_areas(); // beside --area too: the first --area stands for the default area only
+  }
+
+  // The device-tree CMA pools (boot_facts.hpp) that are not the default area, each by its
+  // node's name; one that shares a name (an --area) or a page with an area already there
+  // is not added, said so.
+  void add_dt_pools() {
+    for (const auto& p : facts_.dt_pools) {
+      if (has_area_named(p.name)) continue; // the default area, or an --area named it: that one wins
+      const std::uint64_t size = p.mib >= (std::uint64_t{1} << 44) ? ~std::uint64_t{0} : p.mib << 20;
+      std::string clash;
+      for (const auto& a : judge_.areas()) {
+        const std::uint64_t a_base = a.base_pfn() << page_shift, a_end = a_base + (a.count() << page_shift);
+        if (p.base < a_end && (a_base <= p.base || a_base - p.base < size)) clash = a.name();
+      }
+      if (!clash.empty()) {
+        rep_.notes.push_back("device-tree pool " + p.name + " not replayed: it shares pages with the area " + clash);
+        continue;
+      }
+      replay_detail::area_choice c;
+      replay_detail::make_area(c, p.name, p.base, size, 0u, prof_, "device tree (Reserved memory: created CMA memory pool)");
+      for (auto& n : c.notes) rep_.notes.push_back(std::move(n));
+      if (c.area) judge_.add_area(std::move(*c.area), c.source);
+    }
   }
 
   bool has_area_named(std::string_view name) const {
@@ -307,7 +333,8 @@ private:
   // replay from here on as the operations arrive (and those kept so far: busy retries).
   void start_streaming() {
     stream_tried_ = true;
-    if (!(opt_.kernel || facts_.banner) || !(opt_.area || facts_.reserved)) return; // they may come later
+    if (!(opt_.kernel || facts_.banner) || !(opt_.area || facts_.reserved || !facts_.dt_pools.empty()))
+      return; // they may come later
     const auto given = [this](const std::string& name) { // an --area replaces it
       return std::any_of(opt_.more_areas.begin(), opt_.more_areas.end(), [&](const area_spec& s) { return s.name == name; }) ||
              (opt_.area && opt_.area->name == name);
