@@ -6,14 +6,21 @@
 #include <cma/formats/workload.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace cmatest {
+
+/// Sizes in bytes, as the tests write them.
+constexpr std::uint64_t KiB = 1024, MiB = KiB * 1024, GiB = MiB * 1024;
+constexpr std::uint64_t M = MiB, G = GiB;
 
 inline std::string data_path(const std::string& rel) { return std::string(CMASIM_TEST_DATA) + "/" + rel; }
 
@@ -23,6 +30,43 @@ inline std::string read_fixture(const std::string& rel) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+/// A whole file by absolute path ("" when it cannot be read: the caller REQUIREs content).
+inline std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+/// A text's lines, without their '\n'.
+inline std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+/// "12.345678" (a dmesg stamp without its brackets, or a trace line's time) → nanoseconds.
+inline std::uint64_t seconds_ns(const std::string& t) {
+  const auto dot = t.find('.');
+  return std::stoull(t.substr(0, dot)) * 1'000'000'000ULL + std::stoull(t.substr(dot + 1)) * 1'000ULL;
+}
+
+/// A cma_alloc pr_debug call line's count and align (dmesg stamp stripped).
+struct kernel_call {
+  std::uint64_t count;
+  unsigned align;
+};
+
+/// "cma: cma_alloc(cma …, count N, align A)", as 6.1 / 6.12 ("name: …") / 7.x
+/// (__cma_alloc_frozen) print it, or nullopt.
+inline std::optional<kernel_call> call_debug(const std::string& l) {
+  static const std::regex re(R"(^cma: (?:__)?cma_alloc(?:_frozen)?\(cma \S+, (?:name: \S+, )?count (\d+), align (\d+)\)$)");
+  std::smatch m;
+  if (!std::regex_match(l, m, re)) return std::nullopt;
+  return kernel_call{std::stoull(m[1]), static_cast<unsigned>(std::stoul(m[2]))};
 }
 
 inline cma::profile prof(const char* v) { return cma::profile::for_version(*cma::kernel_version::parse(v)); }

@@ -20,24 +20,13 @@
 
 namespace {
 
-constexpr cma::phys_addr_t M = 1ULL << 20;
-constexpr cma::phys_addr_t G = 1ULL << 30;
+using cmatest::lines_of;
+using cmatest::slurp;
+using cmatest::M;
+using cmatest::G;
+
 
 std::string fixture_dir() { return std::string(CMASIM_TEST_DATA) + "/boot/hugetlb"; }
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);) out.push_back(l);
-  return out;
-}
 
 /// "[    0.000000] cma: Reserved …" → "cma: Reserved …" for the cma:/hugetlb_cma: lines.
 std::vector<std::string> kernel_cma_lines(const std::string& log) {

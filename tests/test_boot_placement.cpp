@@ -23,25 +23,14 @@
 
 namespace {
 
-constexpr cma::phys_addr_t M = 1ULL << 20;
-constexpr cma::phys_addr_t G = 1ULL << 30;
+using cmatest::lines_of;
+using cmatest::slurp;
+using cmatest::M;
+using cmatest::G;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string trace_dir(const std::string& name) {
   return std::string(CMASIM_TEST_DATA) + "/traces/" + name;
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);) out.push_back(l);
-  return out;
 }
 
 /// The text after the first occurrence of `key` on a line containing it, or "".

@@ -14,7 +14,9 @@
 using cma::area_refusal;
 
 namespace {
-constexpr std::uint64_t KiB = 1024, MiB = KiB * 1024, GiB = MiB * 1024;
+using cmatest::KiB;
+using cmatest::MiB;
+using cmatest::GiB;
 constexpr std::uint64_t page = cma::page_size;
 
 bool refused_for(std::uint64_t base, std::uint64_t size, unsigned opb, const std::string& words) {

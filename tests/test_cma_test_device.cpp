@@ -23,7 +23,7 @@ namespace dma = cma::dma;
 
 namespace {
 
-constexpr std::uint64_t MiB = 1024 * 1024;
+using cmatest::MiB;
 
 /// A 6.1 kernel with cma=128M on a 1G QEMU virt board (the smoke recording's area).
 struct rig {
@@ -299,9 +299,11 @@ TEST_CASE("cma_test: hog holds the last freed pages and makes later allocations 
 
 namespace {
 
+using cmatest::call_debug;
+using cmatest::seconds_ns;
 
 /// Pointers differ per boot; the page allocator's pfns are not modelled.
-std::string normalise(const std::string& l) {
+std::string normalise_module(const std::string& l) {
   static const std::regex ptr(R"(\b[0-9a-f]{16}\b|\(____ptrval____\))");
   static const std::regex pa_alloc(R"(pfn=0x[0-9a-f]+ cma=0 (mode=\S+ err=0|mode=\S+$))");
   static const std::regex pa_free(R"(pfn=0x[0-9a-f]+ cma=0$)");
@@ -316,19 +318,6 @@ std::string normalise(const std::string& l) {
 bool compared(const std::string& l) {
   return l.rfind("cma: ", 0) == 0 || l.rfind("cma_test: v1 ", 0) == 0 || l.rfind("cma_test: live: ", 0) == 0 ||
          l.find(" callbacks suppressed") != std::string::npos;
-}
-
-std::optional<std::pair<std::uint64_t, unsigned>> call_debug(const std::string& l) {
-  static const std::regex re(R"(^cma: (?:__)?cma_alloc(?:_frozen)?\(cma \S+, (?:name: \S+, )?count (\d+), align (\d+)\)$)");
-  std::smatch m;
-  if (!std::regex_match(l, m, re)) return std::nullopt;
-  return std::pair{std::stoull(m[1]), static_cast<unsigned>(std::stoul(m[2]))};
-}
-
-/// "[   12.345678] …" or a trace line's "  12.345678: " → nanoseconds.
-std::uint64_t seconds_ns(const std::string& t) {
-  const auto dot = t.find('.');
-  return std::stoull(t.substr(0, dot)) * 1'000'000'000ULL + std::stoull(t.substr(dot + 1)) * 1'000ULL;
 }
 
 struct recording_result {
@@ -365,7 +354,7 @@ recording_result run_recording(const std::filesystem::path& dir) {
         continue;
       }
       if (!params) {
-        if (auto c = call_debug(l); c && area) area->alloc(c->first, c->second); // boot-time atomic pools
+        if (auto c = call_debug(l); c && area) area->alloc(c->count, c->align); // boot-time atomic pools
         if (l.rfind("cma_test: loaded: ", 0) == 0) {
           REQUIRE(area);
           params = cma_test_params::for_area(*area);
@@ -380,7 +369,7 @@ recording_result run_recording(const std::filesystem::path& dir) {
       }
       if (l.rfind("cma_test: unloaded", 0) == 0) break;
       if (cmatest::page_allocator_warning(l)) ++res.warnings;
-      if (compared(l)) real.push_back(normalise(l));
+      if (compared(l)) real.push_back(normalise_module(l));
     }
   }
   REQUIRE(params);
@@ -423,7 +412,7 @@ recording_result run_recording(const std::filesystem::path& dir) {
       res.first_difference = "step " + std::to_string(step) + " `" + line + "`: rc " + std::to_string(rc) +
                              ", real " + (step_rc.count(step) ? std::to_string(step_rc[step]) : "?");
     for (const auto& l : io.log)
-      if (compared(l)) model.push_back(normalise(l));
+      if (compared(l)) model.push_back(normalise_module(l));
     predicted_warnings += io.page_allocator_warning;
   }
   if (predicted_warnings == res.warnings) res.warnings_agree = res.warnings;

@@ -27,7 +27,8 @@ dma_rules rules(const char* v, dma_config cfg = {}) { return dma_rules::for_vers
 dma_config x86() { return {dma_arch::x86_64, 8, true, std::nullopt}; }
 dma_config arm64() { return {dma_arch::arm64, 8, true, std::nullopt}; }
 
-constexpr std::uint64_t KiB = 1024, MiB = 1024 * KiB;
+using cmatest::KiB;
+using cmatest::MiB;
 
 } // namespace
 
@@ -560,6 +561,9 @@ TEST_CASE("a NULL device: 4.15 arm64 warns and refuses, dma-direct kernels are n
 
 namespace {
 
+using cmatest::call_debug;
+using cmatest::kernel_call;
+
 /// "[   12.345678] …" → nanoseconds (0 without a timestamp).
 std::uint64_t ts_ns(const std::string& line) {
   if (line.size() < 3 || line[0] != '[') return 0;
@@ -585,18 +589,6 @@ std::map<std::string, std::string> fields(const std::string& l) {
   return f;
 }
 
-struct kernel_call {
-  std::uint64_t count;
-  unsigned align;
-};
-
-std::optional<kernel_call> call_debug(const std::string& l) {
-  static const std::regex re(R"(^cma: (?:__)?cma_alloc(?:_frozen)?\(cma \S+, (?:name: \S+, )?count (\d+), align (\d+)\)$)");
-  std::smatch m;
-  if (!std::regex_match(l, m, re)) return std::nullopt;
-  return kernel_call{std::stoull(m[1]), static_cast<unsigned>(std::stoul(m[2]))};
-}
-
 struct recording_tally {
   std::size_t allocs = 0, frees = 0, cma_calls = 0, single_pages = 0, fallbacks = 0, failures = 0, log_lines = 0;
   std::size_t warnings = 0; // page allocator WARNINGs seen where the model predicted them
@@ -612,7 +604,7 @@ struct recording_tally {
 //    * the outcome: cma=1 ⇔ from CMA at the same pfn; cma=0 err=0 ⇔ the page allocator; err=-12 ⇔ NULL;
 //    * every "cma: " line the kernel printed for it (pointers aside), and the page allocator's
 //      warning (the first order > 10 fallback without nowarn).
-recording_tally replay_recording(const std::filesystem::path& dir) {
+recording_tally replay_dma_recording(const std::filesystem::path& dir) {
   recording_tally t;
   std::ifstream in(dir / "dmesg.txt");
   REQUIRE(in);
@@ -756,7 +748,7 @@ TEST_CASE("every allocation and free of every real 6.1 / 6.12 / 7.3 recording go
   std::sort(dirs.begin(), dirs.end());
   for (const auto& d : dirs) {
     CAPTURE(d.filename().string());
-    auto t = replay_recording(d);
+    auto t = replay_dma_recording(d);
     for (const auto& m : t.mismatches) FAIL_CHECK(m);
     ++recordings;
     allocs += t.allocs, frees += t.frees, calls += t.cma_calls, singles += t.single_pages;

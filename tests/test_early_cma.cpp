@@ -1,6 +1,7 @@
 // Tests for cma/boot/early_cma.hpp: the command line split as parse_args() splits it,
 // and `cma=` / `cma_pernuma=` / `numa_cma=` read as kernel/dma/contiguous.c reads
 // them, including the quirks (trailing junk, a later cma= keeping base/limit).
+#include "helpers.hpp"
 #include <cma/boot/early_cma.hpp>
 
 #include <catch2/catch.hpp>
@@ -10,8 +11,8 @@
 
 namespace {
 
-constexpr std::uint64_t M = 1ULL << 20;
-constexpr std::uint64_t G = 1ULL << 30;
+using cmatest::M;
+using cmatest::G;
 const cma::kernel_version v61{6, 1, 0};
 
 struct cma_case {

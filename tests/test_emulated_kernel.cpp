@@ -22,7 +22,7 @@ namespace dev = cma::device;
 
 namespace {
 
-std::unique_ptr<dev::emulated_kernel> boot(const char* version, cma::arch a, std::uint64_t ram, std::string cmdline,
+std::unique_ptr<dev::emulated_kernel> boot_emulated(const char* version, cma::arch a, std::uint64_t ram, std::string cmdline,
                                            bool cma_debug = false) {
   dev::emulated_kernel_config c;
   c.version = *cma::kernel_version::parse(version);
@@ -57,7 +57,7 @@ bool has_line_ending(const std::string& text, const std::string& tail) {
 } // namespace
 
 TEST_CASE("field notes 4.15 in-process: the session's numbers through the machine's files", "[emulated]") {
-  auto E = boot("4.15", cma::arch::x86_64, 4 * GiB, recorder_args + "cma=1G@1-2G");
+  auto E = boot_emulated("4.15", cma::arch::x86_64, 4 * GiB, recorder_args + "cma=1G@1-2G");
   const auto notes = cmatest::read_fixture("field-notes-4.15.md");
   REQUIRE(notes.find("CmaTotal:        1048576 kB") != std::string::npos);
   std::uint64_t t = 4'000'000'000ULL;
@@ -97,13 +97,13 @@ TEST_CASE("the tree per version: debugfs folder, sysfs from 5.13, ranges and sym
   };
   const auto has = [](const std::vector<std::string>& v, const char* x) { return std::find(v.begin(), v.end(), x) != v.end(); };
 
-  auto old = boot("4.15", cma::arch::x86_64, 4 * GiB, "cma=1G@1-2G");
+  auto old = boot_emulated("4.15", cma::arch::x86_64, 4 * GiB, "cma=1G@1-2G");
   CHECK(names(*old, "") == std::vector<std::string>{"dev", "proc", "sys", "dmesg"});
   CHECK_FALSE(has(names(*old, "sys/kernel"), "mm")); // no /sys/kernel/mm/cma before 5.13
   CHECK(names(*old, "sys/kernel/debug/cma") == std::vector<std::string>{"cma-reserved"});
   CHECK(old->text("proc/vmstat").text == "nr_free_cma 262144\n"); // no cma_alloc_* before 5.13
 
-  auto v61 = boot("6.1", cma::arch::arm64, GiB, "cma=64M");
+  auto v61 = boot_emulated("6.1", cma::arch::arm64, GiB, "cma=64M");
   CHECK(names(*v61, "sys/kernel/mm/cma/reserved") == std::vector<std::string>{"alloc_pages_success", "alloc_pages_fail"});
   CHECK(names(*v61, "sys/kernel/debug/cma/reserved") ==
         std::vector<std::string>{"alloc", "free", "base_pfn", "count", "order_per_bit", "used", "maxchunk", "bitmap"});
@@ -111,10 +111,10 @@ TEST_CASE("the tree per version: debugfs folder, sysfs from 5.13, ranges and sym
   CHECK(v61->stat("sys/kernel/debug/cma/reserved/count").mode == 0444);
   CHECK(v61->stat("sys/kernel/debug/cma/reserved/nosuch").kind == dev::node_kind::none);
 
-  auto v612 = boot("6.12", cma::arch::arm64, GiB, "cma=64M");
+  auto v612 = boot_emulated("6.12", cma::arch::arm64, GiB, "cma=64M");
   CHECK(has(names(*v612, "sys/kernel/mm/cma/reserved"), "release_pages_success"));
 
-  auto v615 = boot("6.15", cma::arch::arm64, GiB, "cma=64M");
+  auto v615 = boot_emulated("6.15", cma::arch::arm64, GiB, "cma=64M");
   const std::string D = "sys/kernel/debug/cma/reserved/";
   CHECK(v615->stat(D + "base_pfn").kind == dev::node_kind::symlink);
   CHECK(v615->readlink(D + "base_pfn") == "ranges/0/base_pfn");
@@ -124,7 +124,7 @@ TEST_CASE("the tree per version: debugfs folder, sysfs from 5.13, ranges and sym
 }
 
 TEST_CASE("errnos of the files that are not the device's", "[emulated]") {
-  auto E = boot("6.1", cma::arch::arm64, GiB, "cma=64M");
+  auto E = boot_emulated("6.1", cma::arch::arm64, GiB, "cma=64M");
   CHECK(E->write("proc/meminfo", "1\n", 1).err == -5);   // procfs without proc_write: -EIO
   CHECK(E->write("dmesg", "1\n", 1).err == dev::eacces); // the mount's own read-only file
   CHECK(E->write("proc/nosuch", "1\n", 1).err == dev::enoent);
@@ -136,7 +136,7 @@ TEST_CASE("errnos of the files that are not the device's", "[emulated]") {
 }
 
 TEST_CASE("the counters follow every cma_alloc: boot pools, the device and debugfs", "[emulated]") {
-  auto E = boot("6.12", cma::arch::arm64, GiB, "cma=64M");
+  auto E = boot_emulated("6.12", cma::arch::arm64, GiB, "cma=64M");
   const std::string S = "sys/kernel/mm/cma/reserved/";
   CHECK(E->text(S + "alloc_pages_success").text == "96\n"); // three 32-page atomic pools
   std::uint64_t t = 4'000'000'000ULL;
@@ -159,7 +159,7 @@ TEST_CASE("the counters follow every cma_alloc: boot pools, the device and debug
 
 TEST_CASE("the same calls at the same times give the same machine (what --state relies on)", "[emulated]") {
   const auto run = [] {
-    auto E = boot("6.12", cma::arch::arm64, GiB, recorder_args + "cma=64M");
+    auto E = boot_emulated("6.12", cma::arch::arm64, GiB, recorder_args + "cma=64M");
     std::uint64_t t = 4'000'000'000ULL;
     for (const char* c : {"1", "alloc 20K", "2", "hog 8", "65", "freeidx 1", "unhog", "nowarn 1", "64"})
       E->write("dev/cma_test", c, t += 7'000'000);
@@ -181,19 +181,19 @@ TEST_CASE("CONFIG_CMA_DEBUG prints the boot's pr_debug lines up to 6.11; dyndbg=
   const auto has = [](const dev::emulated_kernel& E, const char* text) {
     return E.text("dmesg").text.find(text) != std::string::npos;
   };
-  auto debug = boot("4.15", cma::arch::x86_64, 4 * GiB, "cma=1G@1-2G", true);
+  auto debug = boot_emulated("4.15", cma::arch::x86_64, 4 * GiB, "cma=1G@1-2G", true);
   CHECK(has(*debug, "] cma: early_cma(1G@1-2G)\n")); // the field notes' kernel (CONFIG_CMA_DEBUG=y)
-  auto dyndbg = boot("4.15", cma::arch::x86_64, 4 * GiB, recorder_args + "cma=1G@1-2G");
+  auto dyndbg = boot_emulated("4.15", cma::arch::x86_64, 4 * GiB, recorder_args + "cma=1G@1-2G");
   CHECK_FALSE(has(*dyndbg, "early_cma("));
   CHECK(has(*dyndbg, "] cma: Reserved 1024 MiB at 0x0000000040000000\n"));
-  auto v612 = boot("6.12", cma::arch::arm64, GiB, "cma=64M", true); // no CONFIG_CMA_DEBUG pr_debug from 6.12
+  auto v612 = boot_emulated("6.12", cma::arch::arm64, GiB, "cma=64M", true); // no CONFIG_CMA_DEBUG pr_debug from 6.12
   CHECK_FALSE(has(*v612, "dma_contiguous_reserve("));
   // Without trace_event=cma:* the trace has no cma events; without dyndbg no call lines.
-  auto bare = boot("6.1", cma::arch::arm64, GiB, "cma=64M");
+  auto bare = boot_emulated("6.1", cma::arch::arm64, GiB, "cma=64M");
   REQUIRE(bare->write("dev/cma_test", "4", 4'000'000'000ULL).ok());
   CHECK(bare->text("sys/kernel/tracing/trace").text.find("cma_alloc") == std::string::npos);
   CHECK_FALSE(has(*bare, "cma_alloc(cma "));
-  auto traced = boot("6.1", cma::arch::arm64, GiB, recorder_args + "cma=64M");
+  auto traced = boot_emulated("6.1", cma::arch::arm64, GiB, recorder_args + "cma=64M");
   REQUIRE(traced->write("dev/cma_test", "4", 4'000'000'000ULL).ok());
   CHECK(traced->text("sys/kernel/tracing/trace").text.find("cma_alloc_finish") != std::string::npos);
   CHECK(has(*traced, "cma_alloc(cma "));
@@ -206,12 +206,12 @@ TEST_CASE("CONFIG_CMA_DEBUG prints the boot's pr_debug lines up to 6.11; dyndbg=
 //  area holds 32 of them; past that the page allocator is assumed to give 32 MiB pages up to
 //  RAM minus CMA: (3072 - 1056) MiB / 32 MiB = 63.  Writes parse as kstrtoul base 10.
 TEST_CASE("hugetlb_cma=: nr_hugepages grows and shrinks the pool on hugetlb0, with its errnos", "[emulated]") {
-  auto none = boot("6.12", cma::arch::arm64, 3 * GiB, "cma=32M");
+  auto none = boot_emulated("6.12", cma::arch::arm64, 3 * GiB, "cma=32M");
   CHECK(none->huge_area() == nullptr);
   CHECK(none->stat("sys/kernel/mm/hugepages").kind == dev::node_kind::none);
   CHECK(none->write("sys/kernel/mm/hugepages/hugepages-32768kB/nr_hugepages", "1", 1).err == -2);
 
-  auto E = boot("6.12", cma::arch::arm64, 3 * GiB, recorder_args + "cma=32M hugetlb_cma=1G");
+  auto E = boot_emulated("6.12", cma::arch::arm64, 3 * GiB, recorder_args + "cma=32M hugetlb_cma=1G");
   REQUIRE(E->huge_area() != nullptr);
   const cma::allocator& h = *E->huge_area();
   CHECK(h.name() == "hugetlb0");

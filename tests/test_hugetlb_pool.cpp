@@ -29,6 +29,8 @@
 
 namespace {
 
+using cmatest::lines_of;
+
 using cma::device::hugetlb_pool;
 
 /// One hugetlb0 trace event, as text both sides print the same way.
@@ -50,7 +52,7 @@ struct step_line {
   std::uint64_t alloc_success = 0, alloc_fail = 0;
 };
 
-struct recording {
+struct pool_recording {
   std::string name;
   cma::kernel_version version;
   cma::pfn_t hugetlb_base = 0;
@@ -62,15 +64,8 @@ struct recording {
   std::map<unsigned, unsigned> pages_valid;                  ///< cma_pages_valid lines per step
 };
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);) out.push_back(l);
-  return out;
-}
-
-recording read_recording(const std::string& name) {
-  recording r;
+pool_recording read_pool_recording(const std::string& name) {
+  pool_recording r;
   r.name = name;
   const std::string dir = "recorded/" + name + "/";
   const auto dmesg = lines_of(cmatest::read_fixture(dir + "dmesg.txt"));
@@ -170,7 +165,7 @@ std::optional<std::pair<unsigned, std::uint64_t>> huge_step(const std::string& c
   return std::pair{static_cast<unsigned>(std::countr_zero(pages)), std::stoull(m[3].str())};
 }
 
-struct outcome {
+struct pool_outcome {
   std::uint64_t trace_events = 0, model_events = 0, matched = 0; ///< matched: equal at the same place of its step
   std::uint64_t allocs = 0, failed_allocs = 0, releases = 0, outside_pages = 0;
   unsigned huge_steps = 0, counts_ok = 0;
@@ -179,14 +174,14 @@ struct outcome {
 };
 
 /// Drives the recording's `huge` steps through a pool of `rules` and compares step by step.
-outcome replay_huge_steps(const recording& r, const cma::device::hugetlb_pool_rules& rules, bool require) {
+pool_outcome replay_huge_steps(const pool_recording& r, const cma::device::hugetlb_pool_rules& rules, bool require) {
   const auto prof = cma::profile::for_version(r.version);
   const unsigned opb = cma::hugetlb_cma_rules_for(r.version).order_per_bit;
   cma::allocator area("hugetlb0", cma::memrange_spec{r.hugetlb_base, r.hugetlb_count}, opb, prof);
   hugetlb_pool pool(rules, {});
   const bool errorno = prof.trace == cma::trace_format::errorno || prof.trace == cma::trace_format::counts;
 
-  outcome o;
+  pool_outcome o;
   for (const auto& [n, evs] : r.events) o.trace_events += evs.size();
   std::uint64_t prev_success = 0, prev_fail = 0;
   for (unsigned n = 1; n <= r.commands.size(); ++n) {
@@ -277,7 +272,7 @@ TEST_CASE("hugetlb_pool: every hugetlb0 event of the real 6.1 / 6.12 / 7.3 recor
       {"huge-6.12-cma32M-hugetlb1G", 82, 4, 78, 2, 2, {22}},
       {"huge-7.3-cma32M-hugetlb1G", 82, 4, 78, 2, 0, {}},
   }));
-  const auto r = read_recording(p.name);
+  const auto r = read_pool_recording(p.name);
   const auto rules = cma::device::hugetlb_pool_rules::for_version(r.version);
   const auto o = replay_huge_steps(r, rules, true);
   INFO(p.name << ": kernel " << r.version.str() << ", hugetlb0 at pfn 0x" << std::hex << r.hugetlb_base << std::dec
@@ -304,7 +299,7 @@ TEST_CASE("hugetlb_pool: the comparison catches another version's free-list rule
   // Planted bugs: 6.12's recording under 6.1's enqueue order, 6.1's under 6.12's, 7.3's with
   // cma_release tried for outside pages.  Each must disagree with the recording somewhere.
   SECTION("6.12 with per-page enqueue (6.1's rule) frees the other end of the pool") {
-    const auto r = read_recording("huge-6.12-cma32M-hugetlb1G");
+    const auto r = read_pool_recording("huge-6.12-cma32M-hugetlb1G");
     auto rules = cma::device::hugetlb_pool_rules::for_version(r.version);
     rules.batched_enqueue = false;
     const auto o = replay_huge_steps(r, rules, false);
@@ -312,7 +307,7 @@ TEST_CASE("hugetlb_pool: the comparison catches another version's free-list rule
     CHECK(o.matched < o.trace_events);
   }
   SECTION("6.1 with batched enqueue (6.12's rule)") {
-    const auto r = read_recording("huge-6.1-cma32M-hugetlb1G");
+    const auto r = read_pool_recording("huge-6.1-cma32M-hugetlb1G");
     auto rules = cma::device::hugetlb_pool_rules::for_version(r.version);
     rules.batched_enqueue = true;
     const auto o = replay_huge_steps(r, rules, false);
@@ -320,7 +315,7 @@ TEST_CASE("hugetlb_pool: the comparison catches another version's free-list rule
     CHECK(o.matched < o.trace_events);
   }
   SECTION("7.3 offering outside pages to cma_release (≤ 6.14's rule) prints lines 7.3 does not") {
-    const auto r = read_recording("huge-7.3-cma32M-hugetlb1G");
+    const auto r = read_pool_recording("huge-7.3-cma32M-hugetlb1G");
     auto rules = cma::device::hugetlb_pool_rules::for_version(r.version);
     rules.cma_flag_on_folio = false;
     const auto o = replay_huge_steps(r, rules, false);

@@ -4,6 +4,7 @@
 // real 6.1 / 6.12 files line for line (timestamps, pids, flags and hashed pointers aside), then
 // read back by cma::replay with every operation matched.
 #include "helpers.hpp"
+#include "replay_helpers.hpp"
 
 #include <cma/formats/workload.hpp>
 #include <cma/device/kernel_log.hpp>
@@ -23,6 +24,8 @@ using namespace cma::device;
 namespace dma = cma::dma;
 
 namespace {
+
+using cmatest::replay_texts;
 
 cma::allocator smoke_area(const char* v) {
   return cma::make_allocator("reserved", {0x76c00, 32768}, 0, v); // cma=128M on a 1G QEMU virt
@@ -65,16 +68,7 @@ bool dmesg_compared(const std::string& l) {
          l.rfind("=> ", 0) == 0; // 6.15+ show_areas: its last line has no prefix
 }
 
-std::uint64_t seconds_ns(const std::string& t) {
-  const auto dot = t.find('.');
-  return std::stoull(t.substr(0, dot)) * 1'000'000'000ULL + std::stoull(t.substr(dot + 1)) * 1'000ULL;
-}
-
-cma::replay_report replay_texts(const std::vector<std::string>& texts) {
-  std::vector<cma::formats::read_result> in;
-  for (unsigned i = 0; i < texts.size(); ++i) in.push_back(cma::formats::read_log(texts[i], i));
-  return cma::replay(in);
-}
+using cmatest::seconds_ns;
 
 } // namespace
 

@@ -1,6 +1,7 @@
 // tests/test_replay.cpp — the replay: real traces end to end, and every way an input can
 // disagree with the model or be incomplete (cma/replay/replay.hpp).
 #include "helpers.hpp"
+#include "replay_helpers.hpp"
 
 #include <cma/replay/replay.hpp>
 
@@ -11,11 +12,7 @@
 
 namespace {
 
-cma::replay_report replay_texts(const std::vector<std::string>& texts, cma::replay_options opt = {}) {
-  std::vector<cma::formats::read_result> in;
-  for (unsigned i = 0; i < texts.size(); ++i) in.push_back(cma::formats::read_log(texts[i], i));
-  return cma::replay(in, opt);
-}
+using cmatest::replay_texts;
 
 cma::replay_report replay_fixture(const std::string& trace, std::vector<std::string> files) {
   std::vector<std::string> texts;

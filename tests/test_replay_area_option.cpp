@@ -23,17 +23,12 @@
 
 namespace {
 
+using cmatest::replay_texts;
+
 const char* const huge61 = "recorded/huge-6.1-cma32M-hugetlb1G";
 
-// The texts outlive the replay (a read_result may point into its text).
-cma::replay_report replay_texts(const std::vector<std::string>& texts, const cma::replay_options& opt = {}) {
-  std::vector<cma::formats::read_result> in;
-  for (unsigned i = 0; i < texts.size(); ++i) in.push_back(cma::formats::read_log(texts[i], i));
-  return cma::replay(in, opt);
-}
-
 // Streamed as `cmasim replay` streams it: each event to one replayer as its line is read.
-cma::replay_report replay_streamed(const std::string& text, const cma::replay_options& opt) {
+cma::replay_report replay_streamed_once(const std::string& text, const cma::replay_options& opt) {
   cma::replayer r(opt);
   r.end_input(cma::formats::read_log(text, 0, r));
   CHECK(r.streaming()); // the areas and the kernel were known before the first trace event
@@ -75,7 +70,7 @@ TEST_CASE("replay: huge-6.1's trace alone with two --area (reserved, hugetlb0) m
 
   auto batch = two_areas();
   batch.stream = false;
-  for (const auto& [how, r] : {std::pair{"batch", replay_texts({trace}, batch)}, std::pair{"streamed", replay_streamed(trace, two_areas())}}) {
+  for (const auto& [how, r] : {std::pair{"batch", replay_texts({trace}, batch)}, std::pair{"streamed", replay_streamed_once(trace, two_areas())}}) {
     CAPTURE(how);
     CHECK(r.unrecognised_total == 0);
     CHECK(r.area_name == "reserved");

@@ -24,12 +24,8 @@
 
 namespace {
 
-// The texts outlive the replay (a read_result may point into its text).
-cma::replay_report replay_texts(const std::vector<std::string>& texts, const cma::replay_options& opt = {}) {
-  std::vector<cma::formats::read_result> in;
-  for (unsigned i = 0; i < texts.size(); ++i) in.push_back(cma::formats::read_log(texts[i], i));
-  return cma::replay(in, opt);
-}
+using cmatest::replay_texts;
+using cmatest::area_named;
 
 cma::replay_report replay_recording(const std::string& name) {
   return replay_texts({cmatest::read_fixture("recorded/" + name + "/trace.txt"),
@@ -37,10 +33,9 @@ cma::replay_report replay_recording(const std::string& name) {
 }
 
 /// Operations per area name, counted from a recording's trace text (replay_helpers.hpp).
-std::map<std::string, std::uint64_t> traced_ops(const std::string& name) {
+std::map<std::string, std::uint64_t> traced_ops_of(const std::string& name) {
   return cmatest::traced_ops(cmatest::read_fixture("recorded/" + name + "/trace.txt"));
 }
-using cmatest::area_named;
 
 } // namespace
 
@@ -58,7 +53,7 @@ TEST_CASE("replay: the default and the hugetlb area of real 6.1 / 6.12 / 7.3 boo
                         expect{"huge-7.3-cma32M-hugetlb1G", 0xfd800, 0x80000}}) {
     CAPTURE(e.dir);
     const auto r = replay_recording(e.dir);
-    const auto want = traced_ops(e.dir);
+    const auto want = traced_ops_of(e.dir);
     REQUIRE(want.size() == 2);
     CHECK(r.area_name == "reserved");
     CHECK(r.base_pfn == e.reserved_base);

@@ -2,6 +2,7 @@
 // areas in flight at once, many area names, what is kept in memory, impossible areas,
 // overlong lines, concatenated boots, old kernels.  cma/replay/*.hpp.
 #include "helpers.hpp"
+#include "replay_helpers.hpp"
 
 #include <cma/replay/replay.hpp>
 
@@ -13,11 +14,8 @@
 
 namespace {
 
-cma::replay_report replay_texts(const std::vector<std::string>& texts, cma::replay_options opt = {}) {
-  std::vector<cma::formats::read_result> in;
-  for (unsigned i = 0; i < texts.size(); ++i) in.push_back(cma::formats::read_log(texts[i], i));
-  return cma::replay(in, opt);
-}
+using cmatest::replay_texts;
+using cmatest::replace_all;
 
 cma::replay_options frag_run1_area() {
   cma::replay_options opt;
@@ -44,11 +42,6 @@ std::vector<std::vector<std::string>> operations(const std::string& trace) {
     }
   }
   return ops;
-}
-
-std::string replace_all(std::string s, const std::string& from, const std::string& to) {
-  for (auto i = s.find(from); i != std::string::npos; i = s.find(from, i + to.size())) s.replace(i, from.size(), to);
-  return s;
 }
 
 std::string fmt_finish(cma::pfn_t pfn, unsigned count, unsigned align) {

@@ -8,6 +8,7 @@
 // Releases: the real two-area recordings huge-6.12-* and huge-7.3-* (tests/data/recorded/),
 // their dmesg.txt alone; the operations per area are counted here from the dmesg text.
 #include "helpers.hpp"
+#include "replay_helpers.hpp"
 
 #include <cma/replay/replay.hpp>
 
@@ -21,33 +22,9 @@
 
 namespace {
 
-// The texts outlive the replay (a read_result may point into its text).
-cma::replay_report replay_texts(const std::vector<std::string>& texts, const cma::replay_options& opt = {}) {
-  std::vector<cma::formats::read_result> in;
-  for (unsigned i = 0; i < texts.size(); ++i) in.push_back(cma::formats::read_log(texts[i], i));
-  return cma::replay(in, opt);
-}
-
-const cma::area_report* area_named(const cma::replay_report& r, const std::string& name) {
-  for (const auto& a : r.areas)
-    if (a.name == name) return &a;
-  return nullptr;
-}
-
-std::string replace_all(std::string s, const std::string& from, const std::string& to) {
-  for (auto i = s.find(from); i != std::string::npos; i = s.find(from, i + to.size())) s.replace(i, from.size(), to);
-  return s;
-}
-
-/// cma_alloc_finish + cma_release events of a trace, counted from its text.
-std::uint64_t traced_ops(const std::string& trace) {
-  std::uint64_t n = 0;
-  std::istringstream in(trace);
-  static const std::regex ev(R"(: (cma_alloc_finish|cma_release): name=)");
-  for (std::string l; std::getline(in, l);)
-    if (std::regex_search(l, ev)) ++n;
-  return n;
-}
+using cmatest::replay_texts;
+using cmatest::replace_all;
+using cmatest::area_named;
 
 const std::string dt_dir = "field/dt/";
 const std::string pool_line = "created CMA memory pool at 0x000000007ac00000, size 64 MiB";
@@ -60,7 +37,7 @@ TEST_CASE("replay: a device-tree CMA pool is the area, named after its node (der
   const auto dmesg = cmatest::read_fixture(dt_dir + "rand-6.1-linux-cma.dmesg.txt");
   REQUIRE(dmesg.find(pool_line) != std::string::npos);
   REQUIRE(dmesg.find("cma: Reserved") == std::string::npos);
-  const auto want = traced_ops(trace);
+  const auto want = cmatest::traced_ops_total(trace);
   REQUIRE(want == 765); // grep -cE ': (cma_alloc_finish|cma_release): name=' on the trace
 
   // the original recording, as recorded: every operation matched on "reserved"
@@ -145,7 +122,7 @@ TEST_CASE("replay: a device-tree pool beside the 'cma: Reserved' default area is
   CHECK(vpu->count == 4096);
   CHECK(vpu->order_per_bit == 0);
   CHECK(vpu->op_count() == 0);
-  CHECK(r.count_of(cma::verdict::matched) == traced_ops(trace));
+  CHECK(r.count_of(cma::verdict::matched) == cmatest::traced_ops_total(trace));
   CHECK(r.count_of(cma::verdict::diverged) == 0);
 
   SECTION("one that shares pages with the default area is not replayed, said so") {
@@ -157,7 +134,7 @@ TEST_CASE("replay: a device-tree pool beside the 'cma: Reserved' default area is
     bool said = false;
     for (const auto& n : s.notes) said = said || n.find("pool vpu not replayed: it shares pages with the area reserved") != std::string::npos;
     CHECK(said);
-    CHECK(s.count_of(cma::verdict::matched) == traced_ops(trace));
+    CHECK(s.count_of(cma::verdict::matched) == cmatest::traced_ops_total(trace));
   }
 }
 

@@ -9,6 +9,7 @@
 // The real dumps: tests/data/recorded/rand-7.3-cma48M (Debian 7.3.4 arm64, `cma=48M`) and
 // toolarge-7.3-cma16M.  Expected counts come from the dmesg text, counted here.
 #include "helpers.hpp"
+#include "replay_helpers.hpp"
 
 #include <cma/replay/replay.hpp>
 
@@ -21,18 +22,9 @@
 
 namespace {
 
-cma::replay_report replay_texts(const std::vector<std::string>& texts, const cma::replay_options& opt = {}) {
-  std::vector<cma::formats::read_result> in;
-  for (unsigned i = 0; i < texts.size(); ++i) in.push_back(cma::formats::read_log(texts[i], i));
-  return cma::replay(in, opt);
-}
+using cmatest::replay_texts;
+using cmatest::lines_of;
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);) out.push_back(l);
-  return out;
-}
 std::string join(const std::vector<std::string>& lines) {
   std::string s;
   for (const auto& l : lines) s += l + "\n";
