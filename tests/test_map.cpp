@@ -75,9 +75,9 @@ std::string xml_problem(const std::string& s) {
 //   t=5.0  alloc 128 align 7  -> +0      C
 // Expect 4 spans (A closed at 3.0; B, D, C open at the end, 5.0), one failure at 4.0 of
 // 768 pages, one busy window at +320 of 32 pages.
-const std::string dmesg = "[0.0] Linux version 6.12.117+deb12-arm64 (x)\n"
+const std::string small_dmesg = "[0.0] Linux version 6.12.117+deb12-arm64 (x)\n"
                           "[0.0] cma: Reserved 4 MiB at 0x0000000080000000\n";
-const std::string trace =
+const std::string small_trace =
     "rig-1 [000] ..... 1.000000: cma_alloc_start: name=reserved count=256 align=8\n"
     "rig-1 [000] ..... 1.000100: cma_alloc_finish: name=reserved pfn=0x80000 page=00000000aa000001 count=256 align=8 errorno=0\n"
     "rig-1 [000] ..... 2.000000: cma_alloc_start: name=reserved count=64 align=6\n"
@@ -94,7 +94,7 @@ const std::string trace =
 } // namespace
 
 TEST_CASE("map: spans, failures and busy windows of a small trace, checked by hand") {
-  const auto tl = map_of({dmesg, trace});
+  const auto tl = map_of({small_dmesg, small_trace});
   CHECK(tl.count == 1024);
   CHECK(tl.base_pfn == 0x80000);
   CHECK(tl.seconds);
@@ -138,7 +138,7 @@ TEST_CASE("map: spans, failures and busy windows of a small trace, checked by ha
 }
 
 TEST_CASE("map: the fragmentation series follows the area, one sample per operation for a short trace") {
-  const auto tl = map_of({dmesg, trace});
+  const auto tl = map_of({small_dmesg, small_trace});
   // the empty area, then after each of the 6 operations (see the diagram above)
   REQUIRE(tl.series.size() == 7);
   const std::vector<cma::page_count> free{1024, 768, 704, 672, 928, 928, 800};
@@ -153,7 +153,7 @@ TEST_CASE("map: the fragmentation series follows the area, one sample per operat
 }
 
 TEST_CASE("map: the SVG is well-formed and carries one element per span, failure and busy window") {
-  const auto tl = map_of({dmesg, trace});
+  const auto tl = map_of({small_dmesg, small_trace});
   const auto svg = cma::map::render_svg(tl, {});
   CHECK(xml_problem(svg) == "");
   CHECK(occurrences(svg, "class=\"span ") == 4);
@@ -169,7 +169,7 @@ TEST_CASE("map: the SVG is well-formed and carries one element per span, failure
 }
 
 TEST_CASE("map: the HTML report inlines the SVG, links each failure row to its marker, escapes the input's text") {
-  const auto tl = map_of({dmesg, trace});
+  const auto tl = map_of({small_dmesg, small_trace});
   cma::map::svg_options so;
   so.span_title = [&](std::size_t i) { return "span <" + std::to_string(i) + "> & co"; };
   const auto svg = cma::map::render_svg(tl, so);
@@ -212,7 +212,7 @@ TEST_CASE("map: the HTML report inlines the SVG, links each failure row to its m
 }
 
 TEST_CASE("map: a plan adds the third panel, non-monotonic points marked") {
-  const auto tl = map_of({dmesg, trace});
+  const auto tl = map_of({small_dmesg, small_trace});
   std::vector<cma::map::plan_point> plan{{"6.1", 0, 16 << 20, 0, 5, 4000, false, false}, {"6.1", 0, 24 << 20, 0, 1, 5000, false, false},
                                          {"6.1", 0, 32 << 20, 0, 2, 5000, true, false}, {"6.12", 0, 32 << 20, 0, 0, 5000, false, true}};
   const auto svg = cma::map::render_svg(tl, {}, plan);

@@ -7,7 +7,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <regex>
+#include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -73,6 +76,47 @@ TEST_CASE("frag_run1: each trace operation is cross-checked against its pr_debug
     CHECK(o.failure_reason.find("no free window of") == 0);
   }
   CHECK(failed == 10);
+}
+
+// 6.15+ reports "no space" as -EBUSY, and stops before searching when count > available_count:
+// such a failure is no busy page (the report said "busy: 0 window(s) found …" before).
+// Expected from the real 7.3.4 kernel's own traces: each failed request's cma_alloc_start
+// gives request_count and available_count; neither recording has a busy retry.
+TEST_CASE("replay: a 6.15+ -EBUSY without busy retries is no space, not busy (real 7.3 rand, toolarge)", "[replay][7x]") {
+  static const std::regex start(R"(cma_alloc_start: name=reserved request_count=(\d+) available_count=(\d+))");
+  static const std::regex failed(R"(cma_alloc_finish: name=reserved pfn=0x0 .* errorno=-16)");
+  for (const auto* name : {"rand-7.3-cma48M", "toolarge-7.3-cma16M"}) {
+    CAPTURE(name);
+    const auto dir = std::string("recorded/") + name + "/";
+    const auto trace = cmatest::read_fixture(dir + "trace.txt");
+    REQUIRE(trace.find("cma_alloc_busy_retry") == std::string::npos);
+    // the failed starts, in order: (request_count, available_count)
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> want;
+    std::pair<std::uint64_t, std::uint64_t> last{};
+    std::smatch m;
+    for (const auto& l : cmatest::lines_of(trace)) {
+      if (std::regex_search(l, m, start)) last = {std::stoull(m[1]), std::stoull(m[2])};
+      if (std::regex_search(l, failed)) want.push_back(last);
+    }
+    const auto r = replay_texts({trace, cmatest::read_fixture(dir + "dmesg.txt")});
+    std::size_t i = 0, early = 0;
+    for (const auto& o : r.failed_allocations()) {
+      REQUIRE(i < want.size());
+      const auto [count, avail] = want[i++];
+      CHECK(o.observed_err == -16);
+      CHECK(o.count == count);
+      CHECK(o.free_before == avail);
+      if (count > avail) {
+        ++early;
+        CHECK(o.failure_reason == "no space: " + std::to_string(count) + " pages asked, " + std::to_string(avail) +
+                                      " free in the area; 6.15+ stops before searching and reports -EBUSY, no page was busy");
+      } else {
+        CHECK(o.failure_reason.find("; -EBUSY is 6.15+'s no-space errno here, no page was busy") != std::string::npos);
+      }
+    }
+    CHECK(i == want.size());
+    CHECK(early > 0);
+  }
 }
 
 TEST_CASE("areas without a boot line need --area, and get it") {

@@ -74,3 +74,13 @@ add_test(NAME cli.replay.show-areas-7.3-edited-run-exits-1 COMMAND sh -c
    ! cmp -s ${R73}/dmesg.txt edited73/dmesg.txt || exit 1
    ${R} replay edited73 > out.txt; test $? -eq 1 && grep -q 'state checks: .* 1 failed' out.txt &&
    grep -q 'check failed: show_areas at edited73/dmesg.txt:2299: .*(range 0, run 4: kernel 44@85, model 43@85)' out.txt")
+# A device-tree pool in a log as users paste it (issue 14 + LOGS-IN-THE-WILD: journalctl's
+# "Mon DD HH:MM:SS host kernel: " instead of the stamp): tests/data/field/dt's dmesg alone,
+# every operation matched on the area linux,cma (the trace's operations, counted with grep).
+set(DT ${D}/field/dt)
+add_test(NAME cli.replay.dt-pool-journalctl COMMAND sh -c
+  "sed -E 's/^\\[ *[0-9]+\\.[0-9]+\\] /Dec 07 12:00:00 rpi4 kernel: /' ${DT}/rand-6.1-linux-cma.dmesg.txt > journal.txt &&
+   grep -q '^Dec 07 12:00:00 rpi4 kernel: Reserved memory: created CMA memory pool at 0x000000007ac00000, size 64 MiB$' journal.txt || exit 1
+   n=$(grep -cE ': (cma_alloc_finish|cma_release): name=' ${DT}/rand-6.1-linux-cma.trace.txt)
+   ${R} replay --strict journal.txt > out.txt || { cat out.txt; exit 1; }
+   grep -q \"^operations: $n seen, $n matched, 0 diverged\" out.txt && grep -q '^area linux,cma: base_pfn 0x7ac00, 16384 pages' out.txt || { cat out.txt; exit 1; }")
