@@ -298,19 +298,20 @@ TEST_CASE("hugetlb_pool: every hugetlb0 event of the real 6.1 / 6.12 / 7.3 recor
 TEST_CASE("hugetlb_pool: the comparison catches another version's free-list rules", "[hugetlb_pool]") {
   // Planted bugs: 6.12's recording under 6.1's enqueue order, 6.1's under 6.12's, 7.3's with
   // cma_release tried for outside pages.  Each must disagree with the recording somewhere.
-  SECTION("6.12 with per-page enqueue (6.1's rule) frees the other end of the pool") {
-    const auto r = read_pool_recording("huge-6.12-cma32M-hugetlb1G");
+  // the recording replayed with its version's rules, batched_enqueue as given
+  const auto with_enqueue = [](const char* name, bool batched) {
+    const auto r = read_pool_recording(name);
     auto rules = cma::device::hugetlb_pool_rules::for_version(r.version);
-    rules.batched_enqueue = false;
-    const auto o = replay_huge_steps(r, rules, false);
+    rules.batched_enqueue = batched;
+    return replay_huge_steps(r, rules, false);
+  };
+  SECTION("6.12 with per-page enqueue (6.1's rule) frees the other end of the pool") {
+    const auto o = with_enqueue("huge-6.12-cma32M-hugetlb1G", false);
     INFO("matched " << o.matched << " / " << o.trace_events);
     CHECK(o.matched < o.trace_events);
   }
   SECTION("6.1 with batched enqueue (6.12's rule)") {
-    const auto r = read_pool_recording("huge-6.1-cma32M-hugetlb1G");
-    auto rules = cma::device::hugetlb_pool_rules::for_version(r.version);
-    rules.batched_enqueue = true;
-    const auto o = replay_huge_steps(r, rules, false);
+    const auto o = with_enqueue("huge-6.1-cma32M-hugetlb1G", true);
     INFO("matched " << o.matched << " / " << o.trace_events);
     CHECK(o.matched < o.trace_events);
   }
