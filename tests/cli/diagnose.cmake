@@ -16,6 +16,13 @@ foreach(rec smoke-6.1 smoke-6.12 busy-6.1 busy-6.12 legacy-6.1-cma1G legacy-6.12
            COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/cli/diagnose_groundtruth.py --with-trace ${DG_C}
                    ${D}/recorded/${rec})
 endforeach()
+# A real 6.12 recording kept by the CI (tests/data/field/nowarn-6.12-cma48M/README.md): its first
+# failure printed nothing (nowarn) and shifted the pairing of every failure line after it.
+foreach(mode "" --with-trace)
+  add_test(NAME cli.diagnose.groundtruth${mode}-field-nowarn-6.12
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/cli/diagnose_groundtruth.py ${mode} ${DG_C}
+                   ${D}/field/nowarn-6.12-cma48M)
+endforeach()
 foreach(t frag_run1 smoke busy seed_cma1G)
   add_test(NAME cli.diagnose.groundtruth-traces-${t}
            COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/cli/diagnose_groundtruth.py ${DG_C} ${D}/traces/${t})

@@ -84,3 +84,19 @@ add_test(NAME cli.replay.dt-pool-journalctl COMMAND sh -c
    n=$(grep -cE ': (cma_alloc_finish|cma_release): name=' ${DT}/rand-6.1-linux-cma.trace.txt)
    ${R} replay --strict journal.txt > out.txt || { cat out.txt; exit 1; }
    grep -q \"^operations: $n seen, $n matched, 0 diverged\" out.txt && grep -q '^area linux,cma: base_pfn 0x7ac00, 16384 pages' out.txt || { cat out.txt; exit 1; }")
+# The same recording replayed: every operation matched, every failure line paired with the
+# failure it was printed during (none with the nowarn failure at trace.txt:122).
+set(NW ${D}/field/nowarn-6.12-cma48M)
+add_test(NAME cli.replay.field-nowarn-6.12 COMMAND sh -c
+  "${R} replay --strict --json ${NW} > out.json && python3 - ${NW}/dmesg.txt out.json <<'PY'
+import json, sys
+dmesg = open(sys.argv[1]).read().splitlines()
+d = json.load(open(sys.argv[2]))
+fails = [o for o in d['ops'] if o['kind'] == 'alloc' and not o['observed']['ok']]
+first = [o for o in fails if o['where']['line'] == 122 and o['where']['file'].endswith('trace.txt')]
+assert len(first) == 1 and first[0]['count'] == 4096, first
+# what reported it is its pr_debug call line, never a failure line (it printed none)
+rep = first[0].get('also_reported')
+assert rep is None or 'alloc failed' not in dmesg[rep['line'] - 1], rep
+assert d['summary']['checks_failed'] == 0 and d['summary']['diverged'] == 0, d['summary']
+PY")

@@ -500,13 +500,12 @@ inline void add(std::vector<finding>& out, finding f) {
 /// allocation's start and just after its finish (6.12+ prints it before tracing the finish,
 /// 6.1 right after: mm/cma.c cma_alloc).
 inline bool reports(const field_failure& f, const op_record& o) {
-  constexpr double after_finish = 0.01; // s: the pr_err follows the trace event at once
   if (f.count != o.count || (!f.area.empty() && !o.area.empty() && f.area != o.area)) return false;
   // The replay paired them already (cross_check.hpp, kmsg_replay.hpp): that line and no other.
   if (o.also_reported && o.also_reported->file == f.where.file && o.also_reported->line == f.where.line) return true;
   if (!f.where.time || !o.where.time) return true;
   const double began = o.start_time.value_or(*o.where.time);
-  return *f.where.time + 1e-6 >= began && *f.where.time <= *o.where.time + after_finish;
+  return *f.where.time + 1e-6 >= began && *f.where.time <= *o.where.time + failure_line_after_finish;
 }
 
 /// The log's failure lines, and the trace's failed allocations no line reports, each with

@@ -33,6 +33,11 @@
 
 namespace cma {
 
+/// How long after an allocation's traced finish its "alloc failed" line may be stamped (s):
+/// mm/cma.c cma_alloc prints it right after (6.1) or just before (6.12+) tracing the finish;
+/// 10 ms is slack for a busy console.  The cross-check and diagnose pair lines by it.
+inline constexpr double failure_line_after_finish = 0.01;
+
 enum class op_kind { alloc, release };
 enum class verdict { matched, diverged, inferred, unchecked };
 
