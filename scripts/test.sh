@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # scripts/test.sh — installs what it needs, then builds and runs every test:
-#   1. CMake build, ctest (unit, property, real-trace, CLI, fuzz-corpus replays)
+#   1. CMake build (Release), ctest (unit, property, real-trace, CLI, fuzz-corpus replays)
 #   2. the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   3. Meson build, meson test (the same tests, the second build system)
 #   4. install + a find_package(cma) consumer + pkg-config
 #   5. libFuzzer: each parser fuzzed for CMASIM_FUZZ_SECONDS (default 20) with clang
-#   6. benchmarks: fast vs reference allocator ratios; parse+replay throughput vs grep
-#   7. the real-kernel stage (.ci/qemu-stage.sh): fresh recordings on Debian's arm64 6.1 and
-#      6.12 kernels under QEMU, replayed through the model; skip with CMASIM_SKIP_QEMU=1
+#   6. benchmarks (on stage 1's build): fast vs reference allocator ratios; parse+replay
+#      throughput vs grep; plan sweep vs replays
+#   7. the real-kernel stage (.ci/qemu-stage.sh): fresh recordings on Debian's arm64 6.1, 6.12
+#      and 7.3 kernels under QEMU (one of each with a hugetlb area), replayed, emulated and
+#      diagnosed through the model; skip with CMASIM_SKIP_QEMU=1
 # Each stage prints what it ran and its result; the script stops at the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
