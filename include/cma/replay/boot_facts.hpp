@@ -66,6 +66,12 @@ struct dt_pool {
   ev::source where;       ///< the "created CMA memory pool" line
 };
 
+/// A boot line's "N MiB" in bytes, saturating: a size past 2^64 bytes is refused by
+/// make_area (cma_init_reserved_mem.hpp) with the kernel's reason, not wrapped.
+inline std::uint64_t mib_bytes(std::uint64_t mib) {
+  return mib >= (std::uint64_t{1} << 44) ? ~std::uint64_t{0} : mib << 20;
+}
+
 /// HUGETLB_PAGE_ORDER with 4 KiB pages (arm64 and x86: PMD_SHIFT - PAGE_SHIFT).
 inline constexpr unsigned hugetlb_page_order = 9;
 
@@ -276,12 +282,12 @@ inline area_choice place_area(const boot_facts& f, const replay_options& opt, co
     // dma_contiguous_reserve names the global area "reserved"; order_per_bit is 0 (KERNEL-FACTS §5.2).
     // A MiB count whose byte size overflows 64 bits is refused like any impossible size.
     const auto& r = *f.reserved;
-    const std::uint64_t size = r.mib >= (std::uint64_t{1} << 44) ? ~std::uint64_t{0} : r.mib << 20;
+    const std::uint64_t size = mib_bytes(r.mib);
     make_area(c, "reserved", r.base, size, 0u, prof, "boot log");
   } else if (const auto d = f.default_dt_pool()) {
     // A device-tree pool is the default area (above): its node's name, order_per_bit 0.
     const auto& p = f.dt_pools[d->first];
-    const std::uint64_t size = p.mib >= (std::uint64_t{1} << 44) ? ~std::uint64_t{0} : p.mib << 20;
+    const std::uint64_t size = mib_bytes(p.mib);
     make_area(c, p.name, p.base, size, 0u, prof, "device tree (Reserved memory: created CMA memory pool)");
     if (c.area && !d->second)
       c.notes.push_back("no 'cma: Reserved' line: the device-tree pool " + p.name + " is taken as the default area (the log " +

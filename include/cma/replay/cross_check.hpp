@@ -92,7 +92,7 @@ private:
   // before tracing the finish: compare with the start) and no later than just after its
   // finish (6.1 prints right after it, mm/cma.c cma_alloc).  A failure that printed nothing
   // (__GFP_NOWARN) must not take the line of the next failure of its size: it shifted every
-  // pairing after it by one (a real 6.12 recording, tests/data/recorded/nowarn-6.12-*).
+  // pairing after it by one (a real 6.12 recording, tests/data/field/nowarn-6.12-cma48M).
   void on_failed(op_record& o) {
     ++failed_total_;
     if (f_next_ >= failures_.size()) return;

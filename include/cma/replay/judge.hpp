@@ -264,28 +264,32 @@ public:
 
   void explain_failure(op_record& o, const alloc_result& r) const {
     if (o.observed_ok) return;
+    const bool ebusy_is_no_space = area_->prof().no_space_errno == ebusy; // 6.15+
     if (r.exit == alloc_exit::too_large)
       o.failure_reason = "larger than the area: " + std::to_string(o.count) + " pages > " + std::to_string(area_->count());
-    else if (r.busy_retries() > 0 || (r.err == ebusy && area_->prof().no_space_errno != ebusy))
+    else if (r.busy_retries() > 0 || (r.err == ebusy && !ebusy_is_no_space))
       o.failure_reason = "busy: " + std::to_string(r.busy_retries()) + " window(s) found but their pages could not be migrated";
-    else if (area_->prof().no_space_errno == ebusy && o.count > o.free_before)
+    else if (ebusy_is_no_space && o.count > o.free_before)
       // 6.15+ cma_alloc gives up before searching when count > cma->available_count, and its
       // ret starts at -EBUSY (mm/cma.c 6.15, cma_range_alloc): no page was busy.
       o.failure_reason = "no space: " + std::to_string(o.count) + " pages asked, " + std::to_string(o.free_before) +
                          " free in the area; 6.15+ stops before searching and reports -EBUSY, no page was busy";
-    else if (!area_->can_ever_hold(o.count, o.align))
-      o.failure_reason = "this area can never hold it: no window of " + std::to_string(o.count) + " pages aligned to " +
-                         std::to_string(page_count{1} << std::min(o.align, 63u)) + " pages fits between its base pfn " +
-                         detail::hex(area_->base_pfn()) + " and its end " + detail::hex(area_->base_pfn() + area_->count()) +
-                         ", even with every page free";
-    else
-      o.failure_reason = "no free window of " + std::to_string(o.count) + " pages aligned to " +
-                         std::to_string(page_count{1} << std::min(o.align, 63u)) + " pages, although " +
-                         std::to_string(o.free_before) + " pages were free (largest free run " +
-                         std::to_string(o.maxchunk_before) + " pages)";
-    const bool searched_in_vain = o.failure_reason.rfind("no free window", 0) == 0 || o.failure_reason.rfind("this area", 0) == 0;
-    if (r.err == ebusy && area_->prof().no_space_errno == ebusy && searched_in_vain)
-      o.failure_reason += "; -EBUSY is 6.15+'s no-space errno here, no page was busy";
+    else {
+      o.failure_reason = no_window_reason(o);
+      if (r.err == ebusy) o.failure_reason += "; -EBUSY is 6.15+'s no-space errno here, no page was busy";
+    }
+  }
+
+  // The search ran and found no window: never (the area's placement) or not now (its occupancy).
+  std::string no_window_reason(const op_record& o) const {
+    const std::string aligned = std::to_string(page_count{1} << std::min(o.align, 63u));
+    if (!area_->can_ever_hold(o.count, o.align))
+      return "this area can never hold it: no window of " + std::to_string(o.count) + " pages aligned to " + aligned +
+             " pages fits between its base pfn " + detail::hex(area_->base_pfn()) + " and its end " +
+             detail::hex(area_->base_pfn() + area_->count()) + ", even with every page free";
+    return "no free window of " + std::to_string(o.count) + " pages aligned to " + aligned + " pages, although " +
+           std::to_string(o.free_before) + " pages were free (largest free run " + std::to_string(o.maxchunk_before) +
+           " pages)";
   }
 
   // ------------------------------------------------------------ the end

@@ -51,6 +51,12 @@ struct replay_options {
   std::size_t max_unrecognised = 1000;  ///< lines not understood kept (all are counted)
 };
 
+/// Do two byte ranges [base, base + size) share a byte?  (An end past 2^64 is taken as 2^64.)
+inline bool bytes_overlap(std::uint64_t a_base, std::uint64_t a_size, std::uint64_t b_base, std::uint64_t b_size) {
+  const auto end = [](std::uint64_t base, std::uint64_t size) { return size > ~base ? ~std::uint64_t{0} : base + size; };
+  return a_size && b_size && a_base < end(b_base, b_size) && b_base < end(a_base, a_size);
+}
+
 /// Two area specs that cannot both be areas of one machine: indexes into the list given to
 /// find_area_conflict(), first < second.
 struct area_conflict {
@@ -62,13 +68,12 @@ struct area_conflict {
 /// (mm/cma.c cma_init_reserved_mem copies it; trace events and 6.6+ pr_debug lines print it)
 /// — or share a byte (memblock hands each page to one reservation).
 inline std::optional<area_conflict> find_area_conflict(const std::vector<area_spec>& specs) {
-  const auto end = [](const area_spec& a) { return a.size > ~a.base ? ~std::uint64_t{0} : a.base + a.size; };
   for (std::size_t j = 1; j < specs.size(); ++j)
     for (std::size_t i = 0; i < j; ++i) {
       const auto& a = specs[i];
       const auto& b = specs[j];
       if (a.name == b.name) return area_conflict{i, j, true};
-      if (a.size && b.size && a.base < end(b) && b.base < end(a)) return area_conflict{i, j, false};
+      if (bytes_overlap(a.base, a.size, b.base, b.size)) return area_conflict{i, j, false};
     }
   return std::nullopt;
 }

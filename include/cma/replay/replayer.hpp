@@ -180,12 +180,10 @@ private:
   void add_dt_pools() {
     for (const auto& p : facts_.dt_pools) {
       if (has_area_named(p.name)) continue; // the default area, or an --area named it: that one wins
-      const std::uint64_t size = p.mib >= (std::uint64_t{1} << 44) ? ~std::uint64_t{0} : p.mib << 20;
+      const std::uint64_t size = replay_detail::mib_bytes(p.mib);
       std::string clash;
-      for (const auto& a : judge_.areas()) {
-        const std::uint64_t a_base = a.base_pfn() << page_shift, a_end = a_base + (a.count() << page_shift);
-        if (p.base < a_end && (a_base <= p.base || a_base - p.base < size)) clash = a.name();
-      }
+      for (const auto& a : judge_.areas())
+        if (bytes_overlap(p.base, size, a.base_pfn() << page_shift, a.count() << page_shift)) clash = a.name();
       if (!clash.empty()) {
         rep_.notes.push_back("device-tree pool " + p.name + " not replayed: it shares pages with the area " + clash);
         continue;
@@ -261,7 +259,7 @@ private:
                              "allocation, pfn " + cma::detail::hex(*base >> page_shift));
       }
       replay_detail::area_choice c;
-      const std::uint64_t size = d.mib >= (std::uint64_t{1} << 44) ? ~std::uint64_t{0} : d.mib << 20;
+      const std::uint64_t size = replay_detail::mib_bytes(d.mib);
       // order_per_bit HUGETLB_PAGE_ORDER from 5.16 (mm/hugetlb.c), 0 before (boot/hugetlb_cma.hpp)
       const unsigned opb = prof_.version >= kernel_version{5, 16, 0} ? d.order_per_bit : 0;
       replay_detail::make_area(c, d.name, *base, size, opb, prof_, source);
