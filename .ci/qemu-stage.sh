@@ -23,6 +23,14 @@
 #    (tests/cli/huge-workload.sh) recorded on each kernel booted with
 #    `cma=32M hugetlb_cma=1G` (3G of RAM), and every operation of both areas must match
 #    (tests/cli/areas-check.py);
+# 2c. per-node areas: a fresh random workload recorded on a 2-node guest (`--numa 2`, 2G)
+#    with the module's device on node 1 (`--node 1`): 6.1 `cma=32M cma_pernuma=16M`
+#    (pernuma0/1), 6.12 the same plus `numa_cma=1:8M` (Debian built it without
+#    CONFIG_DMA_NUMA_CMA: one area), 7.3 `cma=32M` (numa0/1 of the default size) or
+#    `cma=32M numa_cma=1:16M` by the seed's parity; every operation of every area must
+#    match (areas-check.py; 6.12: replay --strict), `cmasim boot --numa 2` must print the
+#    boot's own `cma: Reserved` lines (tests/cli/boot-vs-recording.sh), and diagnose must
+#    give the trace's causes (with and without the trace);
 # 3. replays each recording with `cmasim replay DIR` (exit 0: every operation
 #    matched the model) — skipped with a notice while cmasim has no replay command;
 #    then emulates each recording's workload (6.1, 6.12 and 7.3, the two-area ones too) with `cmasim emulate` and compares it with
@@ -66,6 +74,7 @@ OPS_612=${CMASIM_QEMU_OPS_612:-700}
 WRITES=${CMASIM_QEMU_WRITES:-10000}
 KERNELS=${CMASIM_QEMU_KERNELS:-6.1 6.12 7.3}
 HUGE_STEPS=${CMASIM_QEMU_HUGE_STEPS:-40}
+NUMA_OPS=${CMASIM_QEMU_NUMA_OPS:-300}
 REPLAY_MODE=${CMASIM_QEMU_REPLAY:-fail} # warn: a replay divergence is reported, not fatal
 RECORDER=$ROOT/sim/recorder/record.sh
 
@@ -191,6 +200,26 @@ if [ "$HUGE_STEPS" != 0 ]; then
 	done
 fi
 
+# --- 2c: per-node areas (pernuma<N> / numa<N>) on a 2-node guest ---------------------------
+NUMA_RECORDED=()
+numa_cmdline() {
+	case "$1" in
+	6.1) echo "cma=32M cma_pernuma=16M" ;;
+	6.12) echo "cma=32M cma_pernuma=16M numa_cma=1:8M" ;;
+	*) if [ $((SEED % 2)) = 0 ]; then echo "cma=32M"; else echo "cma=32M numa_cma=1:16M"; fi ;;
+	esac
+}
+if [ "$NUMA_OPS" != 0 ]; then
+	for k in $KERNELS; do
+		s=$((SEED + 300 + i)); i=$((i + 1))
+		wl="$OUT/workload-numa-$k.txt"
+		stage "workload-numa-$k" "$CMASIM" workload --seed "$s" --ops "$NUMA_OPS" --max-pages 2048 --busy --out "$wl" &&
+		stage "record-numa-$k" "$CMASIM" record --kernel "$k" --mem 2G --numa 2 --node 1 --cmdline "$(numa_cmdline "$k")" \
+			--workload "$wl" --out "$OUT/rec-numa-$k" --timeout 300 &&
+		NUMA_RECORDED+=("$OUT/rec-numa-$k")
+	done
+fi
+
 # --- op counts ----------------------------------------------------------------------------
 # shellcheck disable=SC2317 # called through stage
 count_ops() {
@@ -235,6 +264,18 @@ done
 # Two areas: every operation of each area, counted from the trace, replayed and matched.
 for d in "${AREAS_RECORDED[@]}"; do
 	stage "areas-$(basename "$d")" python3 "$ROOT/tests/cli/areas-check.py" "$CMASIM" "$d"
+done
+# Per-node areas: the same where the trace has several areas (6.12 has one: replay --strict);
+# the boot model's lines against the boot's; diagnose against the trace's causes.
+for d in "${NUMA_RECORDED[@]}"; do
+	if [ "$(grep -oE ': (cma_alloc_finish|cma_release): name=[^ ]+' "$d/trace.txt" | sort -u | sed 's/.*name=//' | sort -u | wc -l)" -ge 2 ]; then
+		stage "areas-$(basename "$d")" python3 "$ROOT/tests/cli/areas-check.py" "$CMASIM" "$d"
+	else
+		stage "replay-$(basename "$d")" "$CMASIM" replay --strict "$d"
+	fi
+	stage "boot-$(basename "$d")" sh -c "mkdir -p '$d/boot-check' && cd '$d/boot-check' && sh '$ROOT/tests/cli/boot-vs-recording.sh' '$CMASIM' '$d'"
+	stage "diagnose-$(basename "$d")" python3 "$ROOT/tests/cli/diagnose_groundtruth.py" "$CMASIM" "$d"
+	stage "diagnose-with-trace-$(basename "$d")" python3 "$ROOT/tests/cli/diagnose_groundtruth.py" --with-trace "$CMASIM" "$d"
 done
 
 # --- 3b: emulate ------------------------------------------------------------------------

@@ -26,6 +26,8 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/nodemask.h>
+#include <linux/numa.h>
 #include <linux/overflow.h>
 #include <linux/platform_device.h>
 #include <linux/slab.h>
@@ -49,6 +51,10 @@ MODULE_PARM_DESC(cma_base, "physical base of the default CMA area (from 'cma: Re
 static unsigned long long cma_size;	/* bytes */
 module_param(cma_size, ullong, 0444);
 MODULE_PARM_DESC(cma_size, "size in bytes of the default CMA area (0: unknown, every cma= is 0)");
+
+static int node = NUMA_NO_NODE;	/* the device's NUMA node */
+module_param(node, int, 0444);
+MODULE_PARM_DESC(node, "NUMA node of the device (-1: none); dma_alloc_contiguous() tries that node's numa/pernuma CMA area first");
 
 static unsigned int max_live = 4096;
 module_param(max_live, uint, 0444);
@@ -534,10 +540,15 @@ static int __init ct_init(void)
 
 	if (cma_size && (cma_base + cma_size < cma_base))
 		return -EINVAL;
+	if (node != NUMA_NO_NODE && (node < 0 || node >= MAX_NUMNODES || !node_online(node)))
+		return -EINVAL;
 	ct_pdev = platform_device_register_simple(DRV_NAME, PLATFORM_DEVID_NONE, NULL, 0);
 	if (IS_ERR(ct_pdev))
 		return PTR_ERR(ct_pdev);
 	ct_dev = &ct_pdev->dev;
+	/* dev_to_node() picks the per-node area (kernel/dma/contiguous.c, 6.1+) */
+	if (node != NUMA_NO_NODE)
+		set_dev_node(ct_dev, node);
 	ret = dma_set_mask_and_coherent(ct_dev, DMA_BIT_MASK(64));
 	if (ret)
 		goto err_pdev;
@@ -545,8 +556,13 @@ static int __init ct_init(void)
 	ret = misc_register(&ct_misc);
 	if (ret)
 		goto err_pdev;
-	pr_info("loaded: cma_base=0x%llx cma_size=0x%llx page_size=%lu cma_alignment=%d\n",
-		cma_base, cma_size, PAGE_SIZE, CT_CMA_ALIGNMENT);
+	/* node= only when given: the line of a node-less device stays as it always was */
+	if (node == NUMA_NO_NODE)
+		pr_info("loaded: cma_base=0x%llx cma_size=0x%llx page_size=%lu cma_alignment=%d\n",
+			cma_base, cma_size, PAGE_SIZE, CT_CMA_ALIGNMENT);
+	else
+		pr_info("loaded: cma_base=0x%llx cma_size=0x%llx page_size=%lu cma_alignment=%d node=%d\n",
+			cma_base, cma_size, PAGE_SIZE, CT_CMA_ALIGNMENT, dev_to_node(ct_dev));
 	return 0;
 
 err_pdev:

@@ -2,7 +2,7 @@
 //
 //   cmasim boot --kernel 6.1 --arch arm64 --mem 1G
 //               --cmdline 'console=ttyAMA0 cma=128M@0x50000000-0x70000000'
-//               [--memblock boot.log] [--machine qemu-virt|pc] [--debug] [--json]
+//               [--memblock boot.log] [--machine qemu-virt|pc] [--numa N] [--debug] [--json]
 //
 // Prints, per area, the kernel's own line (`cma: Reserved …` or the version's
 // variant, or `cma: Failed to reserve …`), then base_pfn, count, the alignment
@@ -50,6 +50,7 @@ struct boot_options {
   std::optional<std::string> cmdline;
   std::string memblock_log;
   std::string machine;
+  unsigned numa = 1;
   bool json = false;
   bool debug = false;
 };
@@ -86,6 +87,9 @@ cma::boot_config make_config(const boot_options& o) {
   else if (o.arch == "x86" || o.arch == "x86_64" || o.arch == "amd64") c.a = cma::arch::x86_64;
   else fail("--arch: expected arm64 or x86_64, got '" + o.arch + "'");
   c.machine = o.machine;
+  c.numa_nodes = o.numa;
+  if (o.numa > 1 && !o.memblock_log.empty())
+    fail("--numa describes the machine, as --memblock does; give one");
   if (!o.machine.empty() && !o.memblock_log.empty())
     fail("--machine and --memblock both describe the machine; give one");
   if (!o.mem.empty()) c.ram_size = parse_qemu_mem(o.mem, [](const std::string& why) { fail(why); });
@@ -262,6 +266,8 @@ void add_boot_command(CLI::App& app) {
   cmd->add_option("--cmdline", opts->cmdline, "kernel command line");
   cmd->add_option("--memblock", opts->memblock_log, "a memblock=debug boot log (replaces --machine)");
   cmd->add_option("--machine", opts->machine, "qemu-virt (arm64 default) or pc (x86 default)");
+  cmd->add_option("--numa", opts->numa, "NUMA nodes of qemu-virt, as `cmasim record --numa N` boots (default 1)")
+      ->check(CLI::Range(1u, 8u));
   cmd->add_flag("--debug", opts->debug, "also print the pr_debug lines (CMA_DEBUG / dyndbg)");
   cmd->add_flag("--json", opts->json, "print JSON");
   cmd->callback([opts] { run(*opts); });

@@ -44,6 +44,8 @@ struct record_options {
   std::string out;
   unsigned timeout = 600;
   unsigned smp = 1;
+  unsigned numa = 1;
+  int node = -1;
   std::string cpu;
   std::string cache;
   bool keep_work = false;
@@ -125,6 +127,11 @@ void add_record_command(CLI::App& app) {
   cmd->add_option("--timeout", o->timeout, "watchdog in seconds for the guest (default 600)")
       ->check(CLI::Range(1u, 86400u));
   cmd->add_option("--smp", o->smp, "guest CPUs (default 1)")->check(CLI::Range(1u, 8u));
+  cmd->add_option("--numa", o->numa, "NUMA nodes of the guest (QEMU -numa, RAM split evenly; default 1)")
+      ->check(CLI::Range(1u, 8u));
+  cmd->add_option("--node", o->node, "put the module's device on this node (insmod node=N): its buffers come "
+                                     "from that node's numa/pernuma area first")
+      ->check(CLI::Range(0, 7));
   cmd->add_option("--cpu", o->cpu, "QEMU CPU model (default cortex-a57, as the committed recordings)");
   cmd->add_option("--cache", o->cache, "download cache (default $CMASIM_CACHE or ~/.cache/cmasim)");
   cmd->add_flag("--keep-work", o->keep_work, "keep the build/initramfs work folder");
@@ -142,6 +149,8 @@ void add_record_command(CLI::App& app) {
                                   std::to_string(o->smp)};
     if (!o->cmdline.empty()) argv.insert(argv.end(), {"--cmdline", o->cmdline});
     if (!o->cpu.empty()) argv.insert(argv.end(), {"--cpu", o->cpu});
+    if (o->numa > 1) argv.insert(argv.end(), {"--numa", std::to_string(o->numa)});
+    if (o->node >= 0) argv.insert(argv.end(), {"--node", std::to_string(o->node)});
     if (!o->cache.empty()) argv.insert(argv.end(), {"--cache", o->cache});
     if (o->keep_work) argv.emplace_back("--keep-work");
     const int rc = run(argv);

@@ -89,8 +89,15 @@ inline std::string strip_ts(const std::string& line) {
 /// driven from the workload) take this recording?  Not one with `huge` steps: those are the
 /// hugetlb pool's writes on hugetlb0, which the whole emulated machine runs
 /// (emulated_kernel; checked by cli.emulate.recorded-huge-* and tests/test_hugetlb_pool.cpp),
-/// not the device.
+/// not the device.  Nor a boot of several NUMA nodes (`-numa` in qemu_cmd.txt, the numa-*
+/// recordings): the emulation models one node and a device without one, so it has neither
+/// the per-node areas nor their placement (README, known limits); the replay, boot and
+/// diagnose tests take those (cli.replay.areas-numa-*, cli.boot.vs-recording-numa-*,
+/// cli.diagnose.groundtruth-*numa-*).
 inline bool device_emulation_covers(const std::filesystem::path& dir) {
+  std::ifstream q(dir / "qemu_cmd.txt");
+  for (std::string l; std::getline(q, l);)
+    if (l.find(" -numa ") != std::string::npos) return false;
   std::ifstream w(dir / "workload.txt");
   for (std::string l; std::getline(w, l);)
     if (const auto c = cma::formats::workload::command(l); c && c->rfind("huge ", 0) == 0) return false;

@@ -45,10 +45,19 @@ cat /proc/meminfo > /tmp/bootmem.txt
 # With hugetlb_cma= the hugetlb area prints the same line, followed by "hugetlb_cma:
 # reserved N MiB on node M" (6.1 reserves it before the default area); skip that one.
 # (7.x prints "cma: Reserved N MiB in 1 range" for it, with no address.)
+# On a NUMA machine the per-node areas print the same line too (pernuma%d, numa%d:
+# kernel/dma/contiguous.c): up to 6.x they come before the default area (6.4-6.14 mark
+# the default one "on node -1"), from 7.x after it; so the default area is the line
+# "on node -1" if one says so, else the last one up to 6.x and the first one from 7.x.
 params=
-line=$(dmesg | awk '/cma: Reserved [0-9]+ MiB at 0x/ { if (p != "") exit; p = $0; next }
-	p != "" { if ($0 ~ /hugetlb_cma: reserved/) p = ""; else exit }
-	END { if (p != "") print p }')
+first_is_default=0
+case "$(uname -r)" in [7-9].*|[1-9][0-9].*) first_is_default=1 ;; esac
+line=$(dmesg | awk -v first="$first_is_default" '
+	function keep() { if (p != "") { n++; l[n] = p; if (p ~ / on node -1$/) d = p }; p = "" }
+	/cma: Reserved [0-9]+ MiB at 0x/ { keep(); p = $0; next }
+	/hugetlb_cma: reserved/ { p = ""; next }
+	{ keep() }
+	END { keep(); if (d != "") print d; else if (n) print (first ? l[1] : l[n]) }')
 if [ -n "$line" ]; then
 	mib=$(echo "$line" | sed 's/.*Reserved \([0-9]*\) MiB at.*/\1/')
 	base=$(echo "$line" | sed 's/.* MiB at \(0x[0-9a-fA-F]*\).*/\1/')

@@ -6,6 +6,7 @@
 #
 #   record.sh --kernel 6.1|6.12|7|7.N|<release> --out DIR [--workload FILE] [--mem 1G]
 #             [--cmdline 'cma=64M'] [--timeout 600] [--smp 1] [--cpu cortex-a57] [--cache DIR]
+#             [--numa N] [--node NID]
 #             [--robust --seed N --writes 10000 --writers 4] [--keep-work]
 #   record.sh --print-host-packages   (the host packages it installs when missing,
 #                                      besides the kernel's linux-kbuild-*; one a line)
@@ -21,6 +22,11 @@
 # cached debootstrap chroot ($CMASIM_CACHE/chroot/<suite>-amd64) holding the kernel's
 # headers and kbuild tools, which need a newer glibc than the host's.
 #
+# --numa N: N NUMA nodes (QEMU -numa, RAM split evenly, one memory backend each; CPU i on
+# node i mod N), so the kernel sees N online nodes and reserves its per-node areas
+# (numa%d / pernuma%d).  --node NID: the module's device is put on node NID
+# (insmod node=NID), so dma_alloc_contiguous() tries that node's area first.
+#
 # Exit codes: 0 recorded; 2 usage; 3 missing package/tool; 4 build failed;
 #             5 boot/guest failed (panic, no /init, insmod failed); 6 watchdog timeout.
 set -euo pipefail
@@ -32,7 +38,7 @@ KMOD_DIR="$SRC_DIR/kmod"
 
 KERNEL='' OUT='' WORKLOAD='' MEM=1G USER_CMDLINE='' TIMEOUT=600 SMP=1 CPU=cortex-a57
 CACHE=${CMASIM_CACHE:-$HOME/.cache/cmasim}
-ROBUST=0 SEED=1 WRITES=10000 WRITERS=4 KEEP_WORK=0 INSMOD_EXTRA=''
+ROBUST=0 SEED=1 WRITES=10000 WRITERS=4 KEEP_WORK=0 INSMOD_EXTRA='' NUMA=1 NODE=''
 
 die() { local code=$1; shift; echo "record.sh: error: $*" >&2; exit "$code"; }
 log() { echo "record.sh: $*" >&2; }
@@ -61,6 +67,8 @@ while [ $# -gt 0 ]; do
 	--writes) WRITES=$2; shift 2 ;;
 	--writers) WRITERS=$2; shift 2 ;;
 	--insmod-args) INSMOD_EXTRA=$2; shift 2 ;;
+	--numa) NUMA=$2; shift 2 ;;
+	--node) NODE=$2; shift 2 ;;
 	--keep-work) KEEP_WORK=1; shift ;;
 	-h|--help) usage ;;
 	*) echo "record.sh: unknown argument '$1'" >&2; usage ;;
@@ -79,6 +87,9 @@ if [ "$ROBUST" = 0 ]; then
 fi
 [[ "$TIMEOUT" =~ ^[0-9]+$ ]] || die 2 "--timeout must be whole seconds"
 [[ "$MEM" =~ ^[0-9]+[MG]$ ]] || die 2 "--mem must look like 1G or 512M"
+[[ "$NUMA" =~ ^[1-8]$ ]] || die 2 "--numa must be a node count from 1 to 8, not '$NUMA'"
+[ -z "$NODE" ] || [[ "$NODE" =~ ^[0-7]$ && "$NODE" -lt "$NUMA" ]] || die 2 "--node must name one of the $NUMA node(s) (0 to $((NUMA - 1))), not '$NODE'"
+[ -z "$NODE" ] || INSMOD_EXTRA="${INSMOD_EXTRA:+$INSMOD_EXTRA }node=$NODE"
 [[ "$CPU" =~ ^[a-z0-9][a-z0-9,=.-]*$ ]] || die 2 "--cpu must be a QEMU CPU model such as cortex-a57 or max"
 [ -f "$KMOD_DIR/cma_test.c" ] || die 3 "kmod sources not found at $KMOD_DIR (set CMASIM_SOURCE_DIR)"
 
@@ -457,13 +468,25 @@ CMDLINE="console=ttyAMA0 log_buf_len=16M trace_buf_size=16M trace_event=cma:* pa
 # from ipxe-qemu, only a Recommends of qemu-system-arm; installed with
 # --no-install-recommends (above) QEMU stops with `failed to find romfile
 # "efi-virtio.rom"`.  The guest uses no network, so it gets no NIC.
-QEMU=(qemu-system-aarch64 -M virt -cpu "$CPU" -smp "$SMP" -m "$MEM" -nic none -nographic -no-reboot
+# --numa N: one memory backend per node, RAM split evenly in MiB (the first nodes take the
+# remainder's MiBs), CPU i on node i mod N; QEMU 7.2 refuses the old `-numa node,mem=`.
+NUMA_ARGS=()
+if [ "$NUMA" -gt 1 ]; then
+	mem_mib=${MEM%[MG]}; [ "${MEM: -1}" = G ] && mem_mib=$((mem_mib * 1024))
+	for ((n = 0; n < NUMA; n++)); do
+		node_mib=$((mem_mib / NUMA + (n < mem_mib % NUMA ? 1 : 0)))
+		cpus=''
+		for ((c = n; c < SMP; c += NUMA)); do cpus="$cpus,cpus=$c"; done
+		NUMA_ARGS+=(-object "memory-backend-ram,id=ram$n,size=${node_mib}M" -numa "node,nodeid=$n,memdev=ram$n$cpus")
+	done
+fi
+QEMU=(qemu-system-aarch64 -M virt -cpu "$CPU" -smp "$SMP" -m "$MEM" "${NUMA_ARGS[@]}" -nic none -nographic -no-reboot
 	-kernel "$VMLINUZ" -initrd "$WORK/initramfs.cpio.gz" -append "$CMDLINE")
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 rm -f "$OUT"/{console.log,trace.txt,dmesg.txt,steps.txt,timing.json,hugepages.txt,cma_sysfs.txt}
 echo "$CMDLINE" > "$OUT/cmdline.txt"
-printf '%s' "qemu-system-aarch64 -M virt -cpu $CPU -smp $SMP -m $MEM -nic none -nographic -no-reboot -kernel vmlinuz-$RELEASE -initrd initramfs.cpio.gz -append '$CMDLINE'" > "$OUT/qemu_cmd.txt"
+printf '%s' "qemu-system-aarch64 -M virt -cpu $CPU -smp $SMP -m $MEM${NUMA_ARGS[*]:+ ${NUMA_ARGS[*]}} -nic none -nographic -no-reboot -kernel vmlinuz-$RELEASE -initrd initramfs.cpio.gz -append '$CMDLINE'" > "$OUT/qemu_cmd.txt"
 echo >> "$OUT/qemu_cmd.txt"
 cp "$IRD/workload.txt" "$OUT/workload.txt"
 if [ "$FAMILY" = 7 ]; then {

@@ -149,3 +149,18 @@ add_test(NAME cli.boot.hugetlb-json
 add_test(NAME cli.boot.hugetlb-bare-hangs
          COMMAND sh ${E} 0 "read through a NULL pointer.*hangs before the console"
                  ${C} boot --kernel 6.12 --mem 3G --cmdline "hugetlb_cma")
+# `cmasim boot` against real boots (issue 14): every `cma: Reserved` line of the recording, in
+# order, and the Memory: line's cma-reserved, from its kernel, -m, -numa nodes and command
+# line (tests/cli/boot-vs-recording.sh).  The numa-* boots have 2 nodes: 6.1 reserves
+# pernuma0/1 before the default area; 6.12 (Debian: no CONFIG_DMA_NUMA_CMA) ignores
+# cma_pernuma=/numa_cma=; 7.3 reserves the default area first, then numa<N> (with `cma=32M`
+# alone one per node of the default area's size: CONFIG_CMA_SIZE_PERNUMA).
+foreach(rec numa-6.1-cma32M-pernuma16M numa-6.12-cma32M-ignored numa-7.3-cma32M-auto numa-7.3-cma32M-numa_cma1-16M
+            huge-6.1-cma32M-hugetlb1G huge-6.12-cma32M-hugetlb1G huge-7.3-cma32M-hugetlb1G
+            rand-6.1-cma64M rand-6.12-cma48M rand-7.3-cma48M)
+  add_test(NAME cli.boot.vs-recording-${rec}
+           COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cli/boot-vs-recording.sh $<TARGET_FILE:cmasim> ${D}/recorded/${rec})
+endforeach()
+add_test(NAME cli.boot.numa-9-exits-2 COMMAND sh ${X} 2 $<TARGET_FILE:cmasim> boot --kernel 7.3 --mem 2G --numa 9 --cmdline cma=32M)
+add_test(NAME cli.boot.numa-with-pc-exits-2 COMMAND sh ${E} 2 "NUMA nodes are modelled on the qemu-virt profile only"
+         $<TARGET_FILE:cmasim> boot --kernel 6.1 --arch x86_64 --mem 2G --numa 2 --cmdline cma=32M)

@@ -9,7 +9,7 @@ find_package(Python3 COMPONENTS Interpreter REQUIRED)
 # printed or not (≤6.14 too-large, rate-limited lines), with the cause the trace's state gives.
 foreach(rec smoke-6.1 smoke-6.12 busy-6.1 busy-6.12 legacy-6.1-cma1G legacy-6.12-cma1G rand-6.1-cma64M rand-6.12-cma48M
             regress-6.12-nowarn-failure-order exhaust-6.12-cma16M toolarge-6.12-cma16M toolarge-6.12-cma16M-insmod32M
-            rand-7.3-cma48M toolarge-7.3-cma16M)
+            rand-7.3-cma48M toolarge-7.3-cma16M numa-6.1-cma32M-pernuma16M numa-7.3-cma32M-numa_cma1-16M)
   add_test(NAME cli.diagnose.groundtruth-${rec}
            COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/cli/diagnose_groundtruth.py ${DG_C} ${D}/recorded/${rec})
   add_test(NAME cli.diagnose.groundtruth-with-trace-${rec}

@@ -6,8 +6,10 @@ DIR is a recording (trace.txt + dmesg.txt from a real kernel). The dmesg is stri
 field log has: the module's `cma_test:` lines and mm/cma.c's pr_debug lines (`cma_alloc(cma …`,
 `returned`, `cma_release(`, `is busy, retrying`) are removed. `cmasim diagnose --json` reads it
 alone. Independently of cmasim, this script walks the trace: it keeps the pages each successful
-cma_alloc_finish holds until its cma_release, and classifies every failed finish as the state
-at that moment gives it:
+cma_alloc_finish holds until its cma_release, area by area (trace name=; each area is the
+`cma: Reserved` line whose window holds its first successful allocation: the default and the
+per-node areas of the numa-* recordings), and classifies every failed finish as the state at
+that moment gives it:
   too-large   count > the area's pages
   busy        errorno -16 (on 6.15+, where a search that finds no window also ends in -16,
               only after cma_alloc_busy_retry events; else the state decides)
@@ -53,11 +55,33 @@ def field_log(dmesg_path, out):
     return kept
 
 
-def trace_failures(trace_path, area_pages, base_pfn, ebusy_is_no_space=False):
-    held = {}  # pfn -> count
+def trace_areas(trace_path, reserved_lines):
+    """name -> (pages, base_pfn): each traced area is the Reserved line whose window holds its
+    first successful traced allocation (several areas: the default and the per-node ones);
+    an area with none takes the first line (the single-area recordings)."""
+    fin = re.compile(r"cma_alloc_finish: name=(\S+) pfn=0x([0-9a-f]+) .*?count=(\d+) align=\d+(?: errorno=(-?\d+))?")
+    areas = {}
+    with open(trace_path, errors="replace") as f:
+        for line in f:
+            m = fin.search(line)
+            if not m or m.group(1) in areas:
+                continue
+            pfn, err = int(m.group(2), 16), int(m.group(4) or 0)
+            if pfn == 0xFFFFFFFFFFFFFFFF or err or pfn == 0:
+                continue
+            for pages, base in reserved_lines:
+                if base <= pfn < base + pages:
+                    areas[m.group(1)] = (pages, base)
+    return areas
+
+
+def trace_failures(trace_path, reserved_lines, ebusy_is_no_space=False):
+    areas = trace_areas(trace_path, reserved_lines)
+    area_of = lambda name: areas.get(name, reserved_lines[0])
+    held = {}  # name -> {pfn: count}
     out = []
-    pending = {}  # pid -> (time, count, align, busy retries seen) of a start with no finish yet
-    start = re.compile(r"-(\d+)\s+\[\d+\].*?\s(\d+\.\d+): cma_alloc_start: name=\S+ (?:request_)?count=(\d+).*? align=(\d+)")
+    pending = {}  # pid -> (time, count, align, busy retries seen, name) of a start with no finish yet
+    start = re.compile(r"-(\d+)\s+\[\d+\].*?\s(\d+\.\d+): cma_alloc_start: name=(\S+) (?:request_)?count=(\d+).*? align=(\d+)")
     busy = re.compile(r"-(\d+)\s+\[\d+\].*?: cma_alloc_busy_retry:")
     fin = re.compile(r"-(\d+)\s+\[\d+\].*?\s(\d+\.\d+): cma_alloc_finish: name=(\S+) pfn=0x([0-9a-f]+) .*?count=(\d+) align=(\d+)(?: errorno=(-?\d+))?")
     rel = re.compile(r"\s(\d+\.\d+): cma_release: name=(\S+) pfn=0x([0-9a-f]+) .*?count=(\d+)")
@@ -67,34 +91,36 @@ def trace_failures(trace_path, area_pages, base_pfn, ebusy_is_no_space=False):
             if m:
                 pid = m.group(1)
                 if pid in pending:  # the previous start of this task never finished
-                    t, count, align, _ = pending[pid]
-                    out.append((t, count, align, -12, "too-large" if count > area_pages else "unfinished?", True))
-                pending[pid] = (float(m.group(2)), int(m.group(3)), int(m.group(4)), 0)
+                    t, count, align, _, name = pending[pid]
+                    out.append((t, count, align, -12, "too-large" if count > area_of(name)[0] else "unfinished?", True))
+                pending[pid] = (float(m.group(2)), int(m.group(4)), int(m.group(5)), 0, m.group(3))
                 continue
             m = busy.search(line)
             if m and m.group(1) in pending:
-                t, count, align, b = pending[m.group(1)]
-                pending[m.group(1)] = (t, count, align, b + 1)
+                t, count, align, b, name = pending[m.group(1)]
+                pending[m.group(1)] = (t, count, align, b + 1, name)
                 continue
             m = fin.search(line)
             if m:
-                retries = pending.pop(m.group(1), (0, 0, 0, 0))[3]
+                retries = pending.pop(m.group(1), (0, 0, 0, 0, ""))[3]
+                name = m.group(3)
                 t, pfn, count, align = float(m.group(2)), int(m.group(4), 16), int(m.group(5)), int(m.group(6))
                 err = int(m.group(7)) if m.group(7) else 0
                 failed = pfn == 0xFFFFFFFFFFFFFFFF or err != 0
                 if not failed:
-                    held[pfn] = count
+                    held.setdefault(name, {})[pfn] = count
                     continue
                 if err == 0:
                     err = -16 if retries else -12
                 judged = -12 if (err == -16 and ebusy_is_no_space and not retries) else err
-                out.append((t, count, align, err, classify(held, area_pages, base_pfn, count, align, judged), True))
+                pages, base = area_of(name)
+                out.append((t, count, align, err, classify(held.get(name, {}), pages, base, count, align, judged), True))
                 continue
             m = rel.search(line)
             if m:
-                held.pop(int(m.group(3), 16), None)
-    for t, count, align, _ in pending.values():  # the trace ends after a start
-        out.append((t, count, align, -12, "too-large" if count > area_pages else "unfinished?", True))
+                held.get(m.group(2), {}).pop(int(m.group(3), 16), None)
+    for t, count, align, _, name in pending.values():  # the trace ends after a start
+        out.append((t, count, align, -12, "too-large" if count > area_of(name)[0] else "unfinished?", True))
     return out
 
 
@@ -124,11 +150,11 @@ def main():
     args = [a for a in sys.argv[1:] if a != "--with-trace"]
     cmasim, d = args[0], args[1]
     dmesg = open(f"{d}/dmesg.txt", errors="replace").read()
-    m = re.search(r"cma: Reserved (\d+) MiB at 0x([0-9a-f]+)", dmesg)
-    if not m:
+    reserved_lines = [(int(mib) * 256, int(base, 16) >> 12)
+                      for mib, base in re.findall(r"cma: Reserved (\d+) MiB at 0x([0-9a-f]+)", dmesg)]
+    if not reserved_lines:
         print(f"FAIL: no 'cma: Reserved' line in {d}/dmesg.txt")
         return 1
-    area_pages, base_pfn = int(m.group(1)) * 256, int(m.group(2), 16) >> 12
     has_show_areas = "number of available pages:" in dmesg
     with tempfile.NamedTemporaryFile("w", suffix=".log", delete=False) as tmp:
         kept = field_log(f"{d}/dmesg.txt", tmp)
@@ -149,7 +175,7 @@ def main():
             printed.append((float(sm.group(1)) if sm else None, int(fm.group(1)), int(fm.group(2))))
     vm = re.search(r"Linux version (\d+)\.(\d+)", dmesg)
     ebusy_is_no_space = bool(vm) and (int(vm.group(1)), int(vm.group(2))) >= (6, 15)
-    truth = trace_failures(f"{d}/trace.txt", area_pages, base_pfn, ebusy_is_no_space)
+    truth = trace_failures(f"{d}/trace.txt", reserved_lines, ebusy_is_no_space)
     want = {}
     if with_trace:
         return check_with_trace(got, truth, d)

@@ -38,7 +38,10 @@ add_test(NAME cli.replay.json-ops-complete COMMAND sh -c
 find_package(Python3 COMPONENTS Interpreter REQUIRED)
 # Several areas: every operation of the default and the hugetlb area of real 6.1 / 6.12 / 7.3
 # boots (`cma=32M hugetlb_cma=1G`), counted from the trace by tests/cli/areas-check.py.
-foreach(rec huge-6.1-cma32M-hugetlb1G huge-6.12-cma32M-hugetlb1G huge-7.3-cma32M-hugetlb1G)
+# Per-node areas (2-node boots, the module's device on node 1): pernuma1 on 6.1, numa1 on 7.3,
+# each falling back to the default area when it fails, every operation of both matched.
+foreach(rec huge-6.1-cma32M-hugetlb1G huge-6.12-cma32M-hugetlb1G huge-7.3-cma32M-hugetlb1G
+            numa-6.1-cma32M-pernuma16M numa-7.3-cma32M-numa_cma1-16M numa-7.3-cma32M-auto)
   add_test(NAME cli.replay.areas-${rec}
            COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/cli/areas-check.py $<TARGET_FILE:cmasim> ${D}/recorded/${rec})
 endforeach()
@@ -100,3 +103,10 @@ rep = first[0].get('also_reported')
 assert rep is None or 'alloc failed' not in dmesg[rep['line'] - 1], rep
 assert d['summary']['checks_failed'] == 0 and d['summary']['diverged'] == 0, d['summary']
 PY")
+# Debian's 6.12 has no CONFIG_DMA_NUMA_CMA: its boot says `Unknown kernel command line parameters
+# "cma_pernuma=16M numa_cma=1:8M"` and lists them among init's environment; the replay reads
+# every such line and says why there is no per-node area.
+add_test(NAME cli.replay.numa-6.12-unknown-params-noted COMMAND sh -c
+  "${R} replay --strict ${D}/recorded/numa-6.12-cma32M-ignored > out.txt || { cat out.txt; exit 1; }
+   grep -q '^note: the kernel did not know cma_pernuma=16M numa_cma=1:8M: the code behind it is not built in' out.txt &&
+   grep -q '^lines: [0-9]* read, [0-9]* about CMA, 0 not understood' out.txt || { cat out.txt; exit 1; }")

@@ -61,6 +61,7 @@ struct boot_config {
   std::vector<std::string> memblock_notes; ///< how memblock_state was obtained
   std::optional<cma_kconfig> kconfig;    ///< default: debian_kconfig(a, kernel)
   unsigned zone_dma_bits = 32;           ///< arm64: min(32, DT, ACPI); 32 on QEMU virt
+  unsigned numa_nodes = 1;               ///< qemu-virt's NUMA nodes (QEMU -numa), 1 to 8
 };
 
 /// One boot-time pool allocation (dma_alloc_from_contiguous) and where it lands.
@@ -266,7 +267,15 @@ inline boot_report simulate_boot(const boot_config& c) {
       rep.error = *why;
       return rep;
     }
-    auto m = machine_by_name(name, c.ram_size);
+    if (c.numa_nodes > 1 && name != "qemu-virt" && name != "virt") {
+      rep.error = "NUMA nodes are modelled on the qemu-virt profile only";
+      return rep;
+    }
+    if (c.numa_nodes > 8 || c.numa_nodes == 0 || c.ram_size / sz_1m < c.numa_nodes * 64ULL) {
+      rep.error = "NUMA nodes: 1 to 8, each with at least 64 MiB of RAM";
+      return rep;
+    }
+    auto m = machine_by_name(name, c.ram_size, c.numa_nodes);
     if (!m) {
       rep.error = "unknown machine profile '" + name + "'";
       return rep;
@@ -372,7 +381,11 @@ inline boot_report simulate_boot(const boot_config& c) {
                            "the console prints anything (seen on 6.1, 6.12 and 7.3)");
     return rep;
   }
-  for (const auto& step : plan.steps) {
+  std::optional<phys_addr_t> default_size; // 7.x numa areas: declared only after it, maybe its size
+  for (const auto& planned : plan.steps) {
+    if (planned.needs_default && !default_size) continue; // 7.x: dma_contiguous_reserve returned early
+    cma_reservation_step step = planned;
+    if (step.size_of_default) step.request.size = *default_size;
     if (hugetlb_pending && hugetlb_early && step.phase >= boot_phase::paging_init) run_hugetlb();
     advance(step.phase);
     const memblock state = mb;
@@ -380,6 +393,7 @@ inline boot_report simulate_boot(const boot_config& c) {
     ar.why = step.why;
     ar.is_default = step.request.name == "reserved";
     ar.decl = cma_declare_contiguous_nid(mb, step.request, c.kernel, k.declare, declared);
+    if (ar.is_default && ar.decl.ok()) default_size = ar.decl.count() << page_shift;
     for (const auto& l : step.debug_before) rep.log.push_back({l, true});
     for (const auto& l : ar.decl.debug_lines) rep.log.push_back({l, true});
     for (const auto& l : ar.decl.lines) rep.log.push_back({l, false});

@@ -17,9 +17,14 @@
 //    traced); arm64 4.15/5.10: the end of the 4 GiB window holding the start of
 //    DRAM, capped at the end of DRAM; arm64 6.1+: max_zone_phys(zone_dma_bits)
 //    with zone_dma_bits = min(32, DT, ACPI) (32 on QEMU virt);
-//  - order: arm64 5.10 global, pernuma; arm64 6.1 pernuma, global; 6.6+ (both
+//  - order: arm64 5.10 global, pernuma; arm64 6.1 pernuma, global; 6.6 – 6.x (both
 //    arches) numa/pernuma inside dma_contiguous_reserve, then global; x86 ≤ 6.5
-//    never reserves pernuma areas (only arm64 called dma_pernuma_cma_reserve).
+//    never reserves pernuma areas (only arm64 called dma_pernuma_cma_reserve);
+//  - 7.x (read in 7.3.4; 6.19 still had the 6.6 form, so the bound 7.0 is assumed):
+//    global first, then one numa%d per online node (numa_cma= size, else cma_pernuma=,
+//    else with CONFIG_CMA_SIZE_PERNUMA and several nodes the global area's size), none
+//    when the global area failed.  Checked on 7.3.4 with 2 nodes and `cma=32M`: reserved,
+//    numa0, numa1, 32 MiB each.
 // hugetlb_cma is hugetlb_cma.hpp's (its moment relative to these: boot.hpp).
 // Knowingly not modelled: DT `linux,cma-default` / `shared-dma-pool` regions (only
 // their presence as pre-reserved memory), crashkernel.
@@ -79,6 +84,7 @@ struct cma_kconfig {
   unsigned cma_alignment = 8;       ///< CONFIG_CMA_ALIGNMENT (orders)
   cma_declare_config declare{};     ///< pageblock order, NUMA, area slots
   bool numa_cma = true;             ///< CONFIG_DMA_PERNUMA_CMA / DMA_NUMA_CMA
+  bool size_pernuma = false;        ///< CONFIG_CMA_SIZE_PERNUMA (7.x, default y with DMA_NUMA_CMA)
 };
 
 /// Upstream Kconfig defaults: x86 selects 0 MiB / 0 %, everything else 16 MiB / 10 %.
@@ -90,6 +96,7 @@ inline cma_kconfig upstream_kconfig(arch a, const kernel_version& kv) {
   }
   // MAX_CMA_AREAS: 1 + CMA_AREAS up to 6.11, CMA_AREAS from 6.12 (defaults 7/19, 8/20).
   const bool numa = k.declare.numa;
+  k.size_pernuma = kv >= kernel_version{7, 0};
   if (kv < kernel_version{5, 10}) k.declare.max_areas = 1 + 7;
   else if (kv < kernel_version{6, 12}) k.declare.max_areas = 1 + (numa ? 19 : 7);
   else k.declare.max_areas = numa ? 20 : 8;
@@ -98,9 +105,17 @@ inline cma_kconfig upstream_kconfig(arch a, const kernel_version& kv) {
 
 /// Debian's builds: arm64 sets CMA_SIZE_MBYTES=64 (the 64 MiB default area of the
 /// place_default_1G trace, linux-image-6.1.0-56-arm64); amd64 is taken as upstream.
+/// The per-node areas, read in the arm64 packages' configs and checked on 2-node boots:
+/// 6.1.0-57 DMA_PERNUMA_CMA=y; 6.12.118 DMA_NUMA_CMA unset (its boot says `Unknown kernel
+/// command line parameters "cma_pernuma=16M numa_cma=1:8M"`; taken for every 6.6 – 6.x);
+/// 7.3.4 DMA_NUMA_CMA=y and CMA_SIZE_PERNUMA=y.
 inline cma_kconfig debian_kconfig(arch a, const kernel_version& kv) {
   cma_kconfig k = upstream_kconfig(a, kv);
-  if (a == arch::arm64) k.size_mbytes = 64;
+  if (a == arch::arm64) {
+    k.size_mbytes = 64;
+    k.numa_cma = kv < kernel_version{6, 6} || kv >= kernel_version{7, 0};
+    k.size_pernuma = kv >= kernel_version{7, 0};
+  }
   return k;
 }
 
@@ -147,6 +162,11 @@ struct cma_reservation_step {
   std::string why; ///< "cma=", "Kconfig CMA_SIZE_MBYTES=64", "cma_pernuma="
   std::vector<std::string> debug_before; ///< pr_debug lines printed just before it
   boot_phase phase = boot_phase::sparse_init; ///< when, relative to other memblock users
+  /// 7.x: a node's area declared after the default one, which only runs when the default
+  /// area was declared (dma_contiguous_reserve returns early otherwise) ...
+  bool needs_default = false;
+  /// ... and, sized by CONFIG_CMA_SIZE_PERNUMA, takes that area's size (cma_get_size).
+  bool size_of_default = false;
 };
 
 struct dma_contiguous_plan {
@@ -158,12 +178,26 @@ struct dma_contiguous_plan {
 
 namespace detail {
 
-inline void plan_numa_areas(dma_contiguous_plan& plan, const early_cma_params& p,
-                            const memblock& mb) {
+/// The online nodes: those with memory (QEMU virt gives every -numa node some).
+inline std::vector<int> online_nodes(const memblock& mb) {
   std::vector<int> nodes;
   for (const auto& r : mb.memory())
-    if (std::find(nodes.begin(), nodes.end(), r.nid) == nodes.end()) nodes.push_back(r.nid);
+    if (r.nid >= 0 && std::find(nodes.begin(), nodes.end(), r.nid) == nodes.end()) nodes.push_back(r.nid);
   std::sort(nodes.begin(), nodes.end());
+  return nodes;
+}
+
+inline void invalid_numa_nodes(dma_contiguous_plan& plan, const early_cma_params& p, const std::vector<int>& nodes) {
+  for (const auto& [nid, size] : p.numa_cma)
+    if (size && std::find(nodes.begin(), nodes.end(), int(nid)) == nodes.end())
+      plan.notes.push_back("numa_cma=: node " + std::to_string(nid) +
+                           " is not online: \"invalid node " + std::to_string(nid) + " specified\"");
+}
+
+/// 5.10 – 6.x: pernuma<N> (cma_pernuma=) then, 6.6+, numa<N> (numa_cma=), node by node.
+inline void plan_numa_areas(dma_contiguous_plan& plan, const early_cma_params& p,
+                            const memblock& mb) {
+  const auto nodes = online_nodes(mb);
   for (int nid : nodes) {
     if (p.pernuma_size) {
       cma_declare_request rq;
@@ -180,10 +214,38 @@ inline void plan_numa_areas(dma_contiguous_plan& plan, const early_cma_params& p
       plan.steps.push_back({rq, "numa_cma=", {}, boot_phase::sparse_init});
     }
   }
-  for (const auto& [nid, size] : p.numa_cma)
-    if (size && std::find(nodes.begin(), nodes.end(), int(nid)) == nodes.end())
-      plan.notes.push_back("numa_cma=: node " + std::to_string(nid) +
-                           " is not online: \"invalid node " + std::to_string(nid) + " specified\"");
+  invalid_numa_nodes(plan, p, nodes);
+}
+
+/// 7.x dma_numa_cma_reserve(), after the default area (kernel/dma/contiguous.c 7.3.4): one
+/// numa<N> per online node, its numa_cma= size first, else cma_pernuma=, else — with
+/// CONFIG_CMA_SIZE_PERNUMA, neither option given and more than one node online — the default
+/// area's size.  Nothing when the default area failed.
+inline void plan_numa_areas_7x(dma_contiguous_plan& plan, const early_cma_params& p, const cma_kconfig& k,
+                               const memblock& mb) {
+  const auto nodes = online_nodes(mb);
+  const bool configured = p.pernuma_given || p.numa_cma_given;
+  const bool by_default = k.size_pernuma && !configured && nodes.size() > 1;
+  for (int nid : nodes) {
+    cma_reservation_step st;
+    st.request.nid = nid;
+    st.request.name = "numa" + std::to_string(nid);
+    st.needs_default = true;
+    if (auto it = p.numa_cma.find(static_cast<unsigned>(nid)); it != p.numa_cma.end() && it->second) {
+      st.request.size = it->second;
+      st.why = "numa_cma=";
+    } else if (p.pernuma_size) {
+      st.request.size = p.pernuma_size;
+      st.why = "cma_pernuma=";
+    } else if (by_default) {
+      st.size_of_default = true;
+      st.why = "CONFIG_CMA_SIZE_PERNUMA (the default area's size on every node)";
+    } else {
+      continue;
+    }
+    plan.steps.push_back(std::move(st));
+  }
+  invalid_numa_nodes(plan, p, nodes);
 }
 
 constexpr phys_addr_t min_not_zero(phys_addr_t a, phys_addr_t b) noexcept {
@@ -241,8 +303,16 @@ inline dma_contiguous_plan plan_dma_contiguous_reserve(const early_cma_params& p
   const bool numa_supported = k.numa_cma && kv >= kernel_version{5, 10} &&
                               (a == arch::arm64 || kv >= kernel_version{6, 6});
   if (numa_params && !numa_supported)
-    plan.notes.push_back(std::string("cma_pernuma=/numa_cma= have no effect on ") + arch_name(a) +
-                         " " + kv.str());
+    plan.notes.push_back(std::string("cma_pernuma=/numa_cma= have no effect on ") + arch_name(a) + " " + kv.str() +
+                         (k.numa_cma ? std::string()
+                                     : " built without CONFIG_DMA_NUMA_CMA (Debian's 6.12): it prints `Unknown kernel "
+                                       "command line parameters` for them and passes them to init"));
+  if (kv >= kernel_version{7, 0}) {
+    detail::plan_global_area(plan, p, k, mb, kv);
+    if (k.numa_cma) detail::plan_numa_areas_7x(plan, p, k, mb);
+    for (auto& st : plan.steps) st.phase = cma_declare_phase(a, kv, st.request.name == "reserved");
+    return plan;
+  }
   if (numa_supported && numa_first) detail::plan_numa_areas(plan, p, mb);
   detail::plan_global_area(plan, p, k, mb, kv);
   if (numa_supported && !numa_first) detail::plan_numa_areas(plan, p, mb);

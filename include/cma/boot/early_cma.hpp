@@ -69,6 +69,7 @@ struct cma_cmdline {
 struct early_cma_params {
   cma_cmdline cma;
   std::uint64_t pernuma_size = 0;               ///< cma_pernuma= (bytes), 0 = off
+  bool pernuma_given = false, numa_cma_given = false; ///< the option was there (numa_cma_configured)
   std::map<unsigned, std::uint64_t> numa_cma;   ///< numa_cma= node → bytes
   std::optional<std::uint64_t> coherent_pool;   ///< coherent_pool= (bytes)
   bool memblock_debug = false;                  ///< memblock=debug
@@ -242,9 +243,9 @@ inline early_cma_params parse_early_cma_params(std::string_view cmdline, const k
         out.notes.push_back("bare `cma` without a value: 4.15 early_cma() dereferences NULL");
       early_cma(out.cma, v, kv, out.messages, out.debug_messages);
     } else if (detail::parameq(p.name, "cma_pernuma") && kv >= kernel_version{5, 10}) {
-      if (v) out.pernuma_size = memparse(*v).value;
+      if (v) out.pernuma_size = memparse(*v).value, out.pernuma_given = true;
     } else if (detail::parameq(p.name, "numa_cma") && kv >= kernel_version{6, 6}) {
-      if (v) early_numa_cma(out.numa_cma, *v, max_numnodes);
+      if (v) early_numa_cma(out.numa_cma, *v, max_numnodes), out.numa_cma_given = true;
     } else if (detail::parameq(p.name, "coherent_pool")) {
       if (v) out.coherent_pool = memparse(*v).value;
     } else if (detail::parameq(p.name, "memblock")) {

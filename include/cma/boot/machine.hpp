@@ -17,7 +17,15 @@
 //        plus 2) and 0x30000 bytes of unflattened DT, NODE_DATA and mem_section,
 //        as one top-down block;
 //      sparse_init: the memmap, 2 MiB per present 128 MiB section, 2 MiB aligned,
-//        top-down (6.1 declares the global area after it: bootmem_init order).
+//        top-down (6.1 declares the global area after it: bootmem_init order);
+//    with `nodes` > 1 (QEMU `-numa node,memdev=…` per node, as `cmasim record --numa N`
+//    boots): RAM split evenly in MiB, the first nodes taking the remainder, node after
+//    node from 0x40000000 (hw/arm/virt.c lays the NUMA memory out in node order);
+//    NODE_DATA (arm64 bootmem_init → arch_numa_init, before any CMA area of 6.x and the
+//    global area of 7.x) at the top of each node, one 12 KiB block each (6.1.192 prints
+//    NODE_DATA [mem 0x7fffd380-0x7fffffff], 7.3.4 0x7fffc7c0-0x7fffffff on 2 GiB / 2
+//    nodes); the page tables at the top of RAM (the last node); the memmap of each
+//    node inside that node (sparse_init allocates it per node, node 0 first).
 //  - `pc` (x86_64, the field notes' 4 GiB PC): RAM [0x1000, 0x9f000),
 //    [0x100000, min(size, 3 GiB)) below the PCI hole and the rest from 4 GiB
 //    (4 GiB → [4 GiB, 0x140000000)); the low 64 KiB (X86_RESERVE_LOW) and a
@@ -52,6 +60,7 @@ struct memblock_op {
   phys_addr_t size = 0;  ///< bytes
   phys_addr_t align = 0; ///< bytes
   std::string what;
+  int nid = numa_no_node; ///< the node tried first (memblock_alloc_try_nid), any node next
 };
 
 struct machine_layout {
@@ -74,7 +83,18 @@ struct qemu_virt_options {
   phys_addr_t dtb_size = sz_1m;          ///< fdt_totalsize of QEMU's blob
   phys_addr_t top_misc = 0x30000;        ///< DT unflatten, NODE_DATA, mem_section roots
   phys_addr_t section_size = 128 * sz_1m; ///< arm64 SECTION_SIZE_BITS 27 (5.12+)
+  unsigned nodes = 1;                    ///< NUMA nodes (QEMU -numa), 1 to 8
+  phys_addr_t node_data = 0x3000;        ///< NODE_DATA, page-rounded (pg_data_t ~ 11-14 KiB)
 };
+
+/// How QEMU -numa with one memory backend per node splits `ram_size` over `nodes` nodes as
+/// `cmasim record --numa` asks it: whole MiB each, the first nodes taking the remainder.
+inline std::vector<phys_addr_t> numa_node_sizes(phys_addr_t ram_size, unsigned nodes) {
+  const phys_addr_t mib = ram_size / sz_1m;
+  std::vector<phys_addr_t> out;
+  for (unsigned n = 0; n < nodes; ++n) out.push_back((mib / nodes + (n < mib % nodes ? 1 : 0)) * sz_1m);
+  return out;
+}
 
 namespace detail {
 
@@ -98,9 +118,21 @@ inline machine_layout qemu_virt(phys_addr_t ram_size, const qemu_virt_options& o
   m.name = "qemu-virt";
   m.a = arch::arm64;
   const phys_addr_t end = o.ram_base + ram_size;
-  m.mb.add(o.ram_base, ram_size, 0);
-  m.assumed.push_back("RAM " + detail::hex_addr(o.ram_base) + "-" + detail::hex_addr(end - 1) +
-                      " (QEMU virt, one node)");
+  const unsigned nodes = std::clamp(o.nodes, 1U, 8U);
+  const auto node_sizes = numa_node_sizes(ram_size, nodes);
+  if (nodes == 1) {
+    m.mb.add(o.ram_base, ram_size, 0);
+    m.assumed.push_back("RAM " + detail::hex_addr(o.ram_base) + "-" + detail::hex_addr(end - 1) +
+                        " (QEMU virt, one node)");
+  } else {
+    phys_addr_t at = o.ram_base;
+    for (unsigned n = 0; n < nodes; ++n) {
+      m.mb.add(at, node_sizes[n], static_cast<int>(n));
+      m.assumed.push_back("node " + std::to_string(n) + ": RAM " + detail::hex_addr(at) + "-" +
+                          detail::hex_addr(at + node_sizes[n] - 1) + " (QEMU virt -numa)");
+      at += node_sizes[n];
+    }
+  }
   m.mb.reserve(o.image_start, o.image_end - o.image_start, "kernel image");
   m.assumed.push_back("kernel image " + detail::hex_addr(o.image_start) + "-" +
                       detail::hex_addr(o.image_end - 1) + " (Debian 6.1.0-56-arm64)");
@@ -117,13 +149,26 @@ inline machine_layout qemu_virt(phys_addr_t ram_size, const qemu_virt_options& o
   m.mb.reserve(dtb, o.dtb_size, "DTB");
   m.assumed.push_back("DTB " + detail::hex_addr(dtb) + " (" + std::to_string(o.dtb_size >> 10) +
                       " KiB, next 2 MiB boundary after the initrd)");
-  const phys_addr_t top = detail::arm64_linear_map_tables(ram_size) + o.top_misc;
-  m.later.push_back({boot_phase::paging_init, top, 4096,
-                     "early page tables (rodata=full), unflattened DT, NODE_DATA"});
-  const phys_addr_t sections = (ram_size + o.section_size - 1) / o.section_size;
-  const phys_addr_t memmap = sections * (o.section_size / 4096) * 64;
-  m.later.push_back({boot_phase::sparse_init, round_up(memmap, sz_2m), sz_2m,
-                     "memmap (sparse_init, 64-byte struct page)"});
+  if (nodes == 1) {
+    const phys_addr_t top = detail::arm64_linear_map_tables(ram_size) + o.top_misc;
+    m.later.push_back({boot_phase::paging_init, top, 4096,
+                       "early page tables (rodata=full), unflattened DT, NODE_DATA"});
+  } else {
+    const phys_addr_t top = detail::arm64_linear_map_tables(ram_size) + o.top_misc - o.node_data;
+    m.later.push_back({boot_phase::paging_init, top, 4096, "early page tables (rodata=full), unflattened DT"});
+    for (unsigned n = 0; n < nodes; ++n)
+      m.later.push_back({boot_phase::paging_init, o.node_data, 4096, "NODE_DATA(" + std::to_string(n) + ")",
+                         static_cast<int>(n)});
+  }
+  for (unsigned n = 0; n < nodes; ++n) {
+    const phys_addr_t bytes = nodes == 1 ? ram_size : node_sizes[n];
+    const phys_addr_t sections = (bytes + o.section_size - 1) / o.section_size;
+    const phys_addr_t memmap = sections * (o.section_size / 4096) * 64;
+    m.later.push_back({boot_phase::sparse_init, round_up(memmap, sz_2m), sz_2m,
+                       nodes == 1 ? std::string("memmap (sparse_init, 64-byte struct page)")
+                                  : "memmap of node " + std::to_string(n) + " (sparse_init, 64-byte struct page)",
+                       nodes == 1 ? numa_no_node : static_cast<int>(n)});
+  }
   return m;
 }
 
@@ -153,7 +198,7 @@ inline std::vector<std::string> run_memblock_ops(memblock& mb, const std::vector
   std::vector<std::string> placed;
   for (const auto& op : ops) {
     if (op.phase <= after || op.phase > upto) continue;
-    const phys_addr_t at = mb.alloc_range_nid(op.size, op.align, 0, mb.end_of_dram(), 0, false, op.what);
+    const phys_addr_t at = mb.alloc_range_nid(op.size, op.align, 0, mb.end_of_dram(), op.nid, false, op.what);
     placed.push_back(op.what + " " + (at ? detail::hex_addr(at) + "-" + detail::hex_addr(at + op.size - 1)
                                          : std::string("(no room)")));
   }
@@ -190,9 +235,14 @@ inline std::optional<std::string> machine_ram_error(std::string_view name, phys_
                : "at most 1023 GiB (RAM above 3 GiB starts at 4 GiB; 40 physical address bits)");
 }
 
-/// A profile by name ("qemu-virt", "pc"), or nullopt.
-inline std::optional<machine_layout> machine_by_name(std::string_view name, phys_addr_t ram_size) {
-  if (name == "qemu-virt" || name == "virt") return qemu_virt(ram_size);
+/// A profile by name ("qemu-virt", "pc"), or nullopt; `nodes` > 1 only on qemu-virt.
+inline std::optional<machine_layout> machine_by_name(std::string_view name, phys_addr_t ram_size,
+                                                     unsigned nodes = 1) {
+  if (name == "qemu-virt" || name == "virt") {
+    qemu_virt_options o;
+    o.nodes = nodes;
+    return qemu_virt(ram_size, o);
+  }
   if (name == "pc") return pc(ram_size);
   return std::nullopt;
 }

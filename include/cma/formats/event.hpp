@@ -204,6 +204,12 @@ struct banner {                 ///< "Linux version 6.1.0-56-arm64 …"
 struct command_line {           ///< "Kernel command line: …" / "Command line: …"
   std::string text;
 };
+struct unknown_params {         ///< init/main.c (5.15+): "Unknown kernel command line parameters \"…\", will be passed to user space."
+  std::string words;            ///< what is between the quotes
+};
+struct init_env {               ///< init/main.c run_init_process: "    cma_pernuma=16M" — one of init's arguments / environment
+  std::string text;
+};
 struct kconfig {                ///< "CONFIG_CMA_DEBUG=y" pasted with a log
   std::string key, value;
 };
@@ -257,7 +263,7 @@ using event = std::variant<alloc_start, alloc_finish, busy_retry, release, step_
                            driver_failure, page_alloc_warning, boot_done, reserved, reserved_ranges, hugetlb_cma_reserve,
                            hugetlb_cma_reserved, hugetlb_cma_rejected, memrange_lookup, reserve_failed, rmem_pool, rmem_reusable,
                            rmem_initialized, rmem_note, reserve_boundary, memory_line, meminfo, vmstat, banner,
-                           command_line, kconfig, boot_debug, kmod_alloc, kmod_free, kmod_hog, kmod_unhog, kmod_other,
+                           command_line, unknown_params, init_env, kconfig, boot_debug, kmod_alloc, kmod_free, kmod_hog, kmod_unhog, kmod_other,
                            recorder_bitmap, step_result, live_allocation>;
 
 /// Where an event came from.

@@ -493,6 +493,23 @@ inline parsed_line parse_message(std::string_view m) {
     return parsed_line::ok(ev::kconfig{std::string(m.substr(0, eq)), std::string(m.substr(eq + 1))});
   }
   if (eat(r, "Kernel command line: ") || eat(r, "Command line: ")) return parsed_line::ok(ev::command_line{std::string(r)});
+  // A parameter no built-in code claimed (init/main.c print_unknown_bootoptions, 5.15+): e.g.
+  // cma_pernuma= / numa_cma= on a kernel built without CONFIG_DMA_NUMA_CMA (Debian's 6.12).
+  // unknown_bootoption then hands it to init, whose arguments and environment
+  // run_init_process lists indented by four spaces, one a line
+  r = m;
+  if (eat(r, "Unknown kernel command line parameters \"")) {
+    auto words = until(r, "\", will be passed to user space.");
+    if (!words) return parsed_line::bad("Unknown kernel command line parameters: expected '\"…\", will be passed to user space.'");
+    return parsed_line::ok(ev::unknown_params{std::string(*words)});
+  }
+  // (unwrap() has taken the indent): one lower-case `name=value` word alone on its line.
+  // (A value is a parameter's: no brackets or quotes, which documentation's `cma=nn[MG]@…` has.)
+  if (const auto eq = m.find('='); eq != std::string_view::npos && eq > 0 && m.find(' ') == std::string_view::npos &&
+      m.substr(0, eq).find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_.-") == std::string_view::npos &&
+      m.substr(eq + 1).find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.,:@-/+") ==
+          std::string_view::npos)
+    return parsed_line::ok(ev::init_env{std::string(m)});
   // The end of the boot (init/main.c kernel_init): "Run %s as init process", after
   // free_initmem's "Freeing unused kernel memory: …" (arm64, x86: "… image (initmem) memory").
   r = m;

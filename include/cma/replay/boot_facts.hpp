@@ -4,9 +4,12 @@
 // and an area.  In order of precedence:
 //   kernel: --kernel, the "Linux version" banner, BOOT_IMAGE=…vmlinuz-<version> on the
 //           command line, else 6.1 (said so);
-//   area:   --area (the first one), the first "cma: Reserved N MiB at …" line that is not a
-//           hugetlb area, else the boot model (boot/boot.hpp) from the command line and the
-//           RAM size of the Memory: line;
+//   area:   --area (the first one), the "cma: Reserved N MiB at …" line that is neither a
+//           hugetlb area's nor a node's (node_areas.hpp: the order of the lines per version),
+//           else the boot model (boot/boot.hpp) from the command line and the RAM size of the
+//           Memory: line;
+//   nodes:  the other plain Reserved lines are the per-node areas pernuma<N> / numa<N>
+//           (node_areas.hpp), order_per_bit 0;
 //   others: every hugetlb area the log declares: a "cma: Reserved N MiB at …" (or 6.15+
 //           "… in R range", no address) line followed by "hugetlb_cma: reserved N MiB on
 //           node K" is the area hugetlb<K> (mm/hugetlb.c ≤6.14, mm/hugetlb_cma.c 6.15+:
@@ -40,8 +43,10 @@
 #include "../cma_init_reserved_mem.hpp"
 #include "../formats/event.hpp"
 #include "../profile.hpp"
+#include "node_areas.hpp"
 #include "options.hpp"
 
+#include <algorithm>
 #include <functional>
 #include <optional>
 #include <string>
@@ -56,6 +61,8 @@ struct declared_area {
   std::uint64_t mib = 0;
   unsigned order_per_bit = 0;
   ev::source where;
+  std::optional<int> node;          ///< "… on node N" (6.4 – 6.14)
+  bool per_node = false;            ///< named by settle_default() as a pernuma<N>/numa<N> area
 };
 
 /// A device-tree CMA pool (kernel/dma/contiguous.c rmem_cma_setup), named after its node.
@@ -83,31 +90,44 @@ struct boot_facts {
   std::vector<dt_pool> dt_pools;             ///< every device-tree CMA pool, in order
   std::optional<kernel_version> from_image; ///< "BOOT_IMAGE=/boot/vmlinuz-4.15.0…" when there is no banner
   std::optional<std::string> cmdline;
+  std::vector<std::string> unknown_cma_params; ///< CMA options the kernel did not know (not built in)
   std::optional<std::uint64_t> ram_kb;
   bool boot_seen = false, failed_reserve = false;
+  /// The series whose reservation order names the per-node areas: the banner's, or the one
+  /// the replay settled on (set_kernel); 6.1 until either is known.
+  kernel_version kernel{6, 1, 0};
 
   static std::optional<kernel_version> image_version(std::string_view name);
 
   void add(const ev::located& e) {
     if (auto c = std::get_if<ev::command_line>(&e.what)) {
-      if (!cmdline) cmdline = c->text;
+      if (!cmdline) {
+        cmdline = c->text;
+        settle_default(); // `cma=0` and `cma_pernuma=` name the lines printed before it
+      }
       if (!from_image)
         if (auto i = c->text.find("vmlinuz-"); i != std::string::npos) from_image = image_version(c->text.substr(i + 8));
       boot_seen = true;
+    } else if (auto u = std::get_if<ev::unknown_params>(&e.what)) {
+      for (const auto& w : split_cmdline(u->words))
+        if (w.name.find("cma") != std::string::npos) unknown_cma_params.push_back(w.name + (w.value ? "=" + *w.value : ""));
     } else if (auto m = std::get_if<ev::memory_line>(&e.what); m && m->total_kb && !ram_kb) {
       ram_kb = m->total_kb;
     } else if (std::holds_alternative<ev::reserve_failed>(e.what)) {
       failed_reserve = boot_seen = true;
     } else if (auto b = std::get_if<ev::banner>(&e.what)) {
-      if (!banner) banner = *b;
+      if (!banner) {
+        banner = *b;
+        kernel = b->version;
+      }
       else if (!second_banner) second_banner = e.where;
       boot_seen = true;
     } else if (auto r = std::get_if<ev::reserved>(&e.what)) {
-      if (!second_banner) declared.push_back({"", r->base, r->mib, 0, e.where});
+      if (!second_banner) declared.push_back({"", r->base, r->mib, 0, e.where, r->node});
       settle_default();
       boot_seen = true;
     } else if (auto rr = std::get_if<ev::reserved_ranges>(&e.what)) {
-      if (!second_banner) declared.push_back({"", std::nullopt, rr->mib, 0, e.where});
+      if (!second_banner) declared.push_back({"", std::nullopt, rr->mib, 0, e.where, std::nullopt});
       boot_seen = true;
     } else if (auto p = std::get_if<ev::rmem_pool>(&e.what)) {
       pending_pool_ = dt_pool{"", p->base, p->mib, e.where}; // named by the "initialized node" line after it
@@ -122,7 +142,9 @@ struct boot_facts {
       pending_pool_.reset();
     } else if (auto h = std::get_if<ev::hugetlb_cma_reserved>(&e.what)) {
       // names the area declared just before it (hugetlb_cma_reserve: declare, then print)
-      if (!declared.empty() && declared.back().name.empty() && declared.back().mib == h->mib) {
+      if (!declared.empty() && (declared.back().name.empty() || declared.back().per_node) &&
+          declared.back().mib == h->mib) {
+        declared.back().per_node = false;
         declared.back().name = "hugetlb" + std::to_string(h->node);
         declared.back().order_per_bit = hugetlb_page_order;
         settle_default();
@@ -144,20 +166,42 @@ struct boot_facts {
       if (d.name.rfind("hugetlb", 0) == 0) out.push_back(d);
     return out;
   }
+  /// The per-node DMA areas declared (pernuma<N>, numa<N>), in order.
+  std::vector<declared_area> per_node_areas() const {
+    std::vector<declared_area> out;
+    for (const auto& d : declared)
+      if (d.per_node) out.push_back(d);
+    return out;
+  }
+  /// The series the replay models when it is not the banner's (--kernel): the order of the
+  /// per-node areas' lines depends on it.
+  void set_kernel(const kernel_version& kv) {
+    kernel = kv;
+    settle_default();
+  }
 
 private:
   std::optional<dt_pool> pending_pool_; ///< a "created CMA memory pool" line not yet named
 
-  // The default area: the first Reserved line with an address that no hugetlb line claimed.
-  // (Until the line after it is read a hugetlb area's line looks like the default one; a
-  // streamed replay starts later than that: at the first trace operation.)
+  // The default area and the per-node areas among the Reserved lines with an address that no
+  // hugetlb line claimed: node_areas.hpp names them.  (Until the line after it is read a
+  // hugetlb area's line looks like a plain one; a streamed replay starts later than that: at
+  // the first trace operation.)
   void settle_default() {
     reserved.reset();
-    for (const auto& d : declared)
-      if (d.name.empty() && d.base) {
-        reserved = ev::reserved{d.mib, *d.base, std::nullopt};
-        return;
-      }
+    std::vector<std::size_t> plain;
+    std::vector<std::optional<int>> nodes;
+    for (std::size_t i = 0; i < declared.size(); ++i) {
+      auto& d = declared[i];
+      if (d.per_node) d.name.clear(), d.per_node = false;
+      if (d.name.empty() && d.base) plain.push_back(i), nodes.push_back(d.node);
+    }
+    const auto naming = name_reserved_lines(nodes, kernel, cmdline ? parse_early_cma_params(*cmdline, kernel) : early_cma_params{});
+    for (std::size_t k = 0; k < plain.size(); ++k) {
+      auto& d = declared[plain[k]];
+      if (naming.default_index == k) reserved = ev::reserved{d.mib, *d.base, d.node};
+      else d.name = naming.names[k], d.per_node = true;
+    }
   }
 
 public:

@@ -25,7 +25,8 @@
 // "hugetlb_cma: reserved N MiB on node K" declared the area hugetlb<K> (hugetlb_cma_reserve
 // declares, then prints) — never the default area, whichever comes first (6.1 and 6.12
 // print the hugetlb area's line before the default one's, 6.15+ arm64 after).  Any other
-// Reserved line is the default area ("reserved"), or reserved-node<K> for a real node;
+// plain "… at …" line is the default area ("reserved") or a node's area (pernuma<N> /
+// numa<N>), as node_areas.hpp names them from the lines' order once the whole log is read;
 // a "… in R range[s]" line no hugetlb line claims is "(multi-range area)".
 // Bounds: at most max_failures failures and max_bursts bursts are kept (all are counted),
 // each burst keeps its first max_windows windows: memory does not grow with the log.
@@ -34,6 +35,7 @@
 
 #include "../formats/event.hpp"
 #include "../kernel_version.hpp"
+#include "node_areas.hpp"
 #include "../types.hpp"
 
 #include <algorithm>
@@ -144,6 +146,7 @@ public:
 
   field_report result() && {
     commit_reserved();
+    name_plain_lines();
     close_ranges();
     return std::move(r_);
   }
@@ -179,6 +182,7 @@ private:
     commit_reserved();
     pending_reserved_ = reserved_line{x.mib, x.base, x.node, 0, w};
   }
+  std::vector<reserved_line> plain_; ///< committed plain Reserved lines, named at the end
   void see(const ev::reserved_ranges& x, const ev::source& w) {
     commit_reserved();
     pending_reserved_ = reserved_line{x.mib, std::nullopt, std::nullopt, x.ranges, w};
@@ -206,15 +210,48 @@ private:
     const reserved_line x = *pending_reserved_;
     pending_reserved_.reset();
     const ev::source& w = x.where;
-    const char* src = x.ranges ? "cma: Reserved … in range line" : "cma: Reserved line";
-    // "on node -1" (NUMA_NO_NODE, 6.12+) is the default area; a real node an area of its own.
-    auto& a = x.ranges                     ? area("(multi-range area)", src, w)
-              : x.node && *x.node >= 0     ? area("reserved-node" + std::to_string(*x.node), src, w)
-                                           : default_area(src, w);
+    if (!x.ranges) { // the default area's or a node's: the lines' order says which (at the end)
+      // A placeholder keeps the area's place in the list (log order) until it is named.
+      r_.areas.push_back({placeholder(plain_.size()), x.base, x.mib * 256, "cma: Reserved line", x.where, false});
+      plain_.push_back(x);
+      return;
+    }
+    auto& a = area("(multi-range area)", "cma: Reserved … in range line", x.where);
     a.base = x.base;
     a.count = x.mib * 256;
-    a.source = src;
-    a.where = w;
+    a.where = x.where;
+  }
+  static std::string placeholder(std::size_t i) { return "\x01plain" + std::to_string(i); }
+  // The plain Reserved lines: the default area and the per-node areas (node_areas.hpp).  Each
+  // placeholder takes its name, or, when an area of that name is already listed (named by a
+  // failure line, or the default area an earlier event made), gives it its base and size.
+  void name_plain_lines() {
+    std::vector<std::optional<int>> nodes;
+    for (const auto& x : plain_) nodes.push_back(x.node);
+    const kernel_version kv = r_.version.value_or(kernel_version{6, 1, 0});
+    const auto naming = replay_detail::name_reserved_lines(
+        nodes, kv, r_.cmdline ? parse_early_cma_params(*r_.cmdline, kv) : early_cma_params{});
+    for (std::size_t i = 0; i < plain_.size(); ++i) {
+      const bool is_default = naming.default_index == i;
+      auto ph = std::find_if(r_.areas.begin(), r_.areas.end(), [&](const field_area& a) { return a.name == placeholder(i); });
+      if (ph == r_.areas.end()) continue;
+      const field_area line = *ph;
+      auto same = std::find_if(r_.areas.begin(), r_.areas.end(), [&](const field_area& a) {
+        return is_default ? a.is_default || a.name == "reserved" : a.name == naming.names[i];
+      });
+      if (same == r_.areas.end()) {
+        ph->name = is_default ? "reserved" : naming.names[i];
+        ph->is_default = is_default;
+        continue;
+      }
+      same->base = line.base;
+      same->count = line.count;
+      same->is_default = same->is_default || is_default;
+      same->source = line.source;
+      same->where = line.where;
+      r_.areas.erase(std::find_if(r_.areas.begin(), r_.areas.end(), [&](const field_area& a) { return a.name == placeholder(i); }));
+    }
+    plain_.clear();
   }
   void see(const ev::hugetlb_cma_rejected& x, const ev::source& w) {
     auto& n = reservation(field_reservation::kind::hugetlb_rejected, w);

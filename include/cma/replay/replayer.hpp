@@ -152,8 +152,16 @@ private:
     rep_.kernel_release = k.release;
     rep_.mid_stream = k.mid_stream;
     for (auto& n : k.notes) rep_.notes.push_back(std::move(n));
+    if (!facts_.unknown_cma_params.empty()) {
+      std::string words;
+      for (const auto& w : facts_.unknown_cma_params) words += (words.empty() ? "" : " ") + w;
+      rep_.notes.push_back("the kernel did not know " + words + ": the code behind it is not built in (e.g. Debian's 6.12 lacks "
+                           "CONFIG_DMA_NUMA_CMA, which cma_pernuma= and numa_cma= need), so it reserved no area for it "
+                           "and passed it to init");
+    }
     kernel_notes_end_ = rep_.notes.size();
     if (!area) return;
+    facts_.set_kernel(prof_.version); // names the per-node areas by this series' order
     auto c = replay_detail::place_area(facts_, opt_, prof_, [this](page_count n) { return logged(n); });
     rep_.area_source = c.source;
     for (auto& n : c.notes) rep_.notes.push_back(std::move(n));
@@ -172,6 +180,34 @@ private:
     add_option_areas();
     add_dt_pools();
     add_hugetlb_areas(); // beside --area too: the first --area stands for the default area only
+    add_per_node_areas();
+  }
+
+  // The per-node DMA areas (pernuma<N>, numa<N>) the boot lines declare (boot_facts.hpp),
+  // order_per_bit 0 (kernel/dma/contiguous.c passes 0).  One whose name an --area took, or
+  // that shares a page with an area already there, is not added, said so.  The order of
+  // the lines names them; a traced allocation of that name outside the window says the
+  // naming was wrong, and is said.
+  void add_per_node_areas() {
+    for (const auto& d : facts_.per_node_areas()) {
+      if (has_area_named(d.name)) continue;
+      const std::uint64_t size = replay_detail::mib_bytes(d.mib);
+      std::string clash;
+      for (const auto& a : judge_.areas())
+        if (bytes_overlap(*d.base, size, a.base_pfn() << page_shift, a.count() << page_shift)) clash = a.name();
+      if (!clash.empty()) {
+        rep_.notes.push_back("area " + d.name + " not replayed: it shares pages with the area " + clash);
+        continue;
+      }
+      if (const auto traced = first_traced_pfn(d.name); traced && (*traced < *d.base || *traced - *d.base >= size))
+        rep_.notes.push_back("area " + d.name + ": its first traced allocation (pfn " + cma::detail::hex(*traced >> page_shift) +
+                             ") lies outside the line taken for it (input " + std::to_string(d.where.file) + ", line " + std::to_string(d.where.line) +
+                             "): the boot lines' order did not name the per-node areas as this kernel's does");
+      replay_detail::area_choice c;
+      replay_detail::make_area(c, d.name, *d.base, size, 0u, prof_, "boot log (a node's cma: Reserved line)");
+      for (auto& n : c.notes) rep_.notes.push_back(std::move(n));
+      if (c.area) judge_.add_area(std::move(*c.area), c.source);
+    }
   }
 
   // The device-tree CMA pools (boot_facts.hpp) that are not the default area, each by its
