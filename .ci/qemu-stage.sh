@@ -52,7 +52,9 @@
 # Knobs: CMASIM_QEMU_OPS_61 / _612 (ops per workload, default 800 / 700),
 # CMASIM_QEMU_WRITES (default 10000), CMASIM_QEMU_KERNELS (default "6.1 6.12 7.3"),
 # CMASIM_QEMU_HUGE_STEPS (steps of each two-area workload, default 40; 0 skips 2b),
+# CMASIM_QEMU_NUMA_OPS (steps of each per-node workload, default 300; 0 skips 2c),
 # CMASIM_QEMU_REPLAY=warn (report replay divergences without failing the stage).
+# 2c adds three 2-node recordings (300 steps each: 16-20 s per boot) and ~2 s of checks.
 # Time, measured on the 2-core CI machine kind with a warm cache: 2.5-3.5 minutes
 # (per boot: ~10 s package resolution, ~4 s module build, ~4 s to /init, ~5-14 ms per
 # workload step, ~12-15 s for 10,000 fuzz writes). A cold machine adds the host

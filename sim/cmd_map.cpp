@@ -43,7 +43,7 @@ namespace {
 
 struct map_args {
   std::vector<std::string> inputs;
-  std::string output, html, plan, kernel;
+  std::string output, html, plan, kernel, area;
   unsigned width = 1200, height = 0;
 };
 
@@ -141,18 +141,31 @@ void run(const map_args& a) {
   const auto& r = first.report;
   if (!r.area_known || r.count == 0)
     fail("no CMA area in the input (a boot log's 'cma: Reserved' line, or a trace folder with dmesg.txt)");
+  // The area drawn: the default one, or --area NAME (a hugetlb, device-tree or per-node area).
+  cma::area_report shown{r.area_name, r.area_source, r.base_pfn, r.count, r.order_per_bit, 0, 0, 0, {}};
+  if (!a.area.empty() && a.area != r.area_name) {
+    const auto it = std::find_if(r.areas.begin(), r.areas.end(), [&](const cma::area_report& x) { return x.name == a.area; });
+    if (it == r.areas.end()) {
+      std::string names;
+      for (const auto& x : r.areas) names += (names.empty() ? "" : ", ") + x.name;
+      fail("--area " + a.area + ": no such area in the input (its areas: " + names + ")");
+    }
+    shown = *it;
+  }
+  const bool is_default = shown.name == r.area_name;
   // A field log (no operations, only the kernel's failure lines): the failures alone.
   std::vector<const cma::field_failure*> lines;
   if (sc.ops == 0)
     for (const auto& f : r.field.failures)
-      if (f.area.empty() || f.area == r.area_name) lines.push_back(&f), sc.on_failure_line(f.where.time);
+      if ((f.area.empty() && is_default) || f.area == shown.name) lines.push_back(&f), sc.on_failure_line(f.where.time);
   if (sc.ops == 0 && lines.empty()) fail("no CMA operation or failed allocation in the input: nothing to draw");
   const auto version = cma::kernel_version::parse(r.kernel);
   if (!version) fail("unknown kernel series '" + r.kernel + "'");
-  sc.area = r.area_name; // records of other areas are not drawn
+  sc.area = shown.name; // records of other areas are not drawn
   std::optional<cma::map::timeline_builder> b;
   try {
-    b.emplace(cma::allocator(r.area_name, cma::memrange_spec{r.base_pfn, r.count}, r.order_per_bit, cma::profile::for_version(*version)),
+    b.emplace(cma::allocator(shown.name, cma::memrange_spec{shown.base_pfn, shown.count}, shown.order_per_bit,
+                             cma::profile::for_version(*version)),
               sc);
   } catch (const std::invalid_argument& e) {
     fail(std::string("the area cannot be modelled: ") + e.what());
@@ -185,7 +198,7 @@ void run(const map_args& a) {
   opt.height = a.height ? a.height : (plan.empty() ? 820 : 1060);
   std::string inputs;
   for (const auto& n : a.inputs) inputs += (inputs.empty() ? "" : ", ") + n;
-  opt.title = "cmasim map: area " + r.area_name + " (" + std::to_string(r.count) + " pages, kernel " + r.kernel + ") — " +
+  opt.title = "cmasim map: area " + shown.name + " (" + std::to_string(shown.count) + " pages, kernel " + r.kernel + ") — " +
               std::to_string(tl.ops) + " operations, " + std::to_string(tl.failures_total) + " failed — " + inputs;
   const auto name_of = [&](unsigned f) { return f < first.names.size() ? first.names[f] : "input " + std::to_string(f); };
   const auto when = [&](double t) { return cma::map::detail::trim_num(t) + (tl.seconds ? " s" : ""); };
@@ -242,6 +255,7 @@ void add_map_command(CLI::App& app) {
   cmd->add_option("--html", a->html, "a self-contained HTML report to write: the map, failed requests, diagnosis, plan ('-' for stdout)");
   cmd->add_option("--plan", a->plan, "`cmasim plan --json` output: adds failures against area size");
   cmd->add_option("--kernel", a->kernel, "kernel version when the log has no banner (e.g. 6.1)");
+  cmd->add_option("--area", a->area, "the area to draw by name (hugetlb0, pernuma1, numa1, a DT pool; default: the default area)");
   cmd->add_option("--width", a->width, "document width in px (default 1200)");
   cmd->add_option("--height", a->height, "document height in px (default 820, 1060 with --plan)");
   cmd->callback([a] { run(*a); });

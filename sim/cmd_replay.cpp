@@ -563,7 +563,8 @@ void print_text(const cma::replay_report& r, const std::vector<input_file>& file
   std::size_t nfail = 0;
   for (const auto& o : r.failed_allocations()) {
     if (nfail++ == 0) out("failed allocations:");
-    out(fmt::format("  {} {} pages align {}: {}{}", where(files, o.where), o.count, o.align,
+    // several areas (hugetlb, DT, per-node): say whose; a node area's failure goes on to the default area
+    out(fmt::format("  {} {}{} pages align {}: {}{}", where(files, o.where), r.areas.size() > 1 ? o.area + ": " : "", o.count, o.align,
                     o.observed_err ? fmt::format("{} ({}) — ", *o.observed_err, cma::errno_name(*o.observed_err)) : "",
                     o.failure_reason.empty() ? "failed" : o.failure_reason));
   }

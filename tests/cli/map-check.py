@@ -4,6 +4,7 @@
 # in INPUT's trace (a cma_alloc_finish with pfn=0xffffffffffffffff or a non-zero errorno), or
 # in a log without a trace, per "alloc failed, req-size" line.  The SVG is also validated by
 # xmllint --noout (Debian libxml2-utils: a missing xmllint fails the test, it does not skip).
+# --area NAME (passed to cmasim as well): only that area's allocations are counted.
 # --check-spans (not passed to cmasim): one class="span" per successful allocation (a
 # cma_alloc_finish with a real pfn and errorno 0) — for traces that release nothing allocated
 # before they began, and not binned.
@@ -17,7 +18,8 @@ r = subprocess.run([cmasim, "map", inp, "-o", out] + extra, capture_output=True,
 print(r.stderr, end="")
 if r.returncode != 0:
     sys.exit(f"cmasim map exited {r.returncode}")
-failed, succeeded = trace_outcomes(inp)
+area = extra[extra.index("--area") + 1] if "--area" in extra else None  # passed to cmasim too
+failed, succeeded = trace_outcomes(inp, area)
 xmllint = shutil.which("xmllint")
 if not xmllint:
     sys.exit("xmllint not found: install libxml2-utils (the SVG must be validated, this test does not skip)")

@@ -6,15 +6,16 @@ import struct
 import zlib
 
 
-def trace_outcomes(inp):
+def trace_outcomes(inp, area=None):
     """(failed, succeeded) allocations of INPUT (a file or a trace folder): cma_alloc_finish
     with pfn=0xffffffffffffffff or a non-zero errorno failed, the others succeeded; in a log
-    without a trace, one failure per "alloc failed, req-size" line."""
+    without a trace, one failure per "alloc failed, req-size" line.  AREA: only that area's
+    (name=AREA)."""
     trace = os.path.join(inp, "trace.txt") if os.path.isdir(inp) else inp
     failed = succeeded = 0
     with open(trace, errors="replace") as f:
         for line in f:
-            if "cma_alloc_finish:" not in line:
+            if "cma_alloc_finish:" not in line or (area and f" name={area} " not in line):
                 continue
             m = re.search(r"errorno=(-?\d+)", line)
             if "pfn=0xffffffffffffffff" in line or (m and int(m.group(1)) != 0):

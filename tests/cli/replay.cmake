@@ -110,3 +110,14 @@ add_test(NAME cli.replay.numa-6.12-unknown-params-noted COMMAND sh -c
   "${R} replay --strict ${D}/recorded/numa-6.12-cma32M-ignored > out.txt || { cat out.txt; exit 1; }
    grep -q '^note: the kernel did not know cma_pernuma=16M numa_cma=1:8M: the code behind it is not built in' out.txt &&
    grep -q '^lines: [0-9]* read, [0-9]* about CMA, 0 not understood' out.txt || { cat out.txt; exit 1; }")
+# 50,000 `cma: Reserved` lines (more than any kernel's MAX_CMA_AREAS): each used to rename all
+# the areas before it (102 s, and an area each); the 64 first are kept, the rest counted.
+add_test(NAME cli.replay.many-reserved-lines-bounded COMMAND sh -c
+  "${Python3_EXECUTABLE} -c \"print('[0.0] Linux version 6.1.0-57-arm64 (x)'); [print('[0.0] cma: Reserved 16 MiB at 0x%016x' % (0x40000000 + i * 0x1000000)) for i in range(50000)]\" > many.log &&
+   timeout 60 ${R} replay many.log > out.txt; grep -q '^note: 49936 .cma: Reserved. line(s) after the 64th ignored' out.txt || { tail -5 out.txt; exit 1; }
+   timeout 60 ${R} diagnose many.log > diag.txt; test $? -le 3 || exit 1")
+# With several areas each failed allocation says whose it is (numa-7.3: 35 on numa1, 3 on reserved).
+add_test(NAME cli.replay.failures-name-their-area COMMAND sh -c
+  "${R} replay ${D}/recorded/numa-7.3-cma32M-numa_cma1-16M > out.txt || { cat out.txt; exit 1; }
+   test $(grep -cE '^  [^ ]+trace.txt:[0-9]+ numa1: [0-9]+ pages align' out.txt) -eq 35 &&
+   test $(grep -cE '^  [^ ]+trace.txt:[0-9]+ reserved: [0-9]+ pages align' out.txt) -eq 3 || { grep -A3 'failed allocations' out.txt; exit 1; }")

@@ -83,6 +83,12 @@ inline std::uint64_t mib_bytes(std::uint64_t mib) {
 inline constexpr unsigned hugetlb_page_order = 9;
 
 struct boot_facts {
+  /// No kernel declares more areas than MAX_CMA_AREAS (CONFIG_CMA_AREAS, ≤ 20 in Debian's
+  /// builds; the Kconfig allows 2–4095 only with a custom build): the Reserved lines after the
+  /// 64th are counted, not kept, so a log that repeats them cannot grow the areas or the
+  /// time to name them (each line renames them all).
+  static constexpr std::size_t max_declared = boot_facts_max_declared;
+  std::uint64_t declared_dropped = 0;
   std::optional<ev::banner> banner;
   std::optional<ev::source> second_banner;   ///< another boot's banner (logs concatenated)
   std::optional<ev::reserved> reserved;      ///< the default area's line (the first not a hugetlb area's)
@@ -123,11 +129,21 @@ struct boot_facts {
       else if (!second_banner) second_banner = e.where;
       boot_seen = true;
     } else if (auto r = std::get_if<ev::reserved>(&e.what)) {
-      if (!second_banner) declared.push_back({"", r->base, r->mib, 0, e.where, r->node});
-      settle_default();
+      if (second_banner) {
+      } else if (declared.size() < max_declared) {
+        declared.push_back({"", r->base, r->mib, 0, e.where, r->node});
+        settle_default();
+      } else {
+        ++declared_dropped;
+      }
       boot_seen = true;
     } else if (auto rr = std::get_if<ev::reserved_ranges>(&e.what)) {
-      if (!second_banner) declared.push_back({"", std::nullopt, rr->mib, 0, e.where, std::nullopt});
+      if (second_banner) {
+      } else if (declared.size() < max_declared) {
+        declared.push_back({"", std::nullopt, rr->mib, 0, e.where, std::nullopt});
+      } else {
+        ++declared_dropped;
+      }
       boot_seen = true;
     } else if (auto p = std::get_if<ev::rmem_pool>(&e.what)) {
       pending_pool_ = dt_pool{"", p->base, p->mib, e.where}; // named by the "initialized node" line after it

@@ -211,6 +211,7 @@ private:
     pending_reserved_.reset();
     const ev::source& w = x.where;
     if (!x.ranges) { // the default area's or a node's: the lines' order says which (at the end)
+      if (plain_.size() >= replay_detail::boot_facts_max_declared) return; // boot_facts.hpp: no kernel has more
       // A placeholder keeps the area's place in the list (log order) until it is named.
       r_.areas.push_back({placeholder(plain_.size()), x.base, x.mib * 256, "cma: Reserved line", x.where, false});
       plain_.push_back(x);

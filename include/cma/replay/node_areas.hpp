@@ -28,6 +28,10 @@
 
 namespace cma::replay_detail {
 
+/// The Reserved lines kept (boot_facts::max_declared, field_log): more than any kernel's
+/// MAX_CMA_AREAS.
+inline constexpr std::size_t boot_facts_max_declared = 64;
+
 struct reserved_line_names {
   std::optional<std::size_t> default_index; ///< the default area's line, if any
   std::vector<std::string> names;           ///< per line: "" for the default one, else pernuma<N> / numa<N>

@@ -159,6 +159,10 @@ private:
                            "CONFIG_DMA_NUMA_CMA, which cma_pernuma= and numa_cma= need), so it reserved no area for it "
                            "and passed it to init");
     }
+    if (facts_.declared_dropped)
+      rep_.notes.push_back(std::to_string(facts_.declared_dropped) + " `cma: Reserved` line(s) after the " +
+                           std::to_string(replay_detail::boot_facts::max_declared) +
+                           "th ignored: more than any kernel's MAX_CMA_AREAS (several boots in one file?)");
     kernel_notes_end_ = rep_.notes.size();
     if (!area) return;
     facts_.set_kernel(prof_.version); // names the per-node areas by this series' order
