@@ -5,6 +5,7 @@
 // exercise (cma=0, a refused default area) follow kernel/dma/contiguous.c 7.3.4 and are
 // checked by what they must not declare.
 #include <cma/boot/boot.hpp>
+#include <cma/replay/node_areas.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -75,6 +76,12 @@ TEST_CASE("boot numa: 7.3 reserves the default area first, then numa<N>", "[boot
   SECTION("cma=0: no default area, so no size to copy and no numa area") {
     CHECK(placed_areas(numa_boot({7, 3, 0}, "cma=0")).empty());
   }
+  SECTION("cma=0 with numa_cma=: no default area was tried, so nothing returned early: the node's area is there") {
+    const auto r = numa_boot({7, 3, 0}, "cma=0 numa_cma=0:16M");
+    REQUIRE(placed_areas(r).size() == 1);
+    CHECK(placed_areas(r)[0].name == "numa0");
+    CHECK(placed_areas(r)[0].mib == 16);
+  }
   SECTION("a default area that cannot be placed: dma_contiguous_reserve returns before the nodes' areas") {
     // cma=4G on 2 GiB of RAM: no room under the 4 GiB limit; numa_cma=0:16M would fit.
     const auto r = numa_boot({7, 3, 0}, "cma=4G numa_cma=0:16M");
@@ -100,4 +107,29 @@ TEST_CASE("boot numa: qemu-virt splits RAM over the nodes as `cmasim record --nu
   CHECK(cma::numa_node_sizes(1025ULL << 20, 2) == std::vector<cma::phys_addr_t>{513ULL << 20, 512ULL << 20});
   CHECK(numa_boot({6, 1, 0}, "cma=32M", 9).error);
   CHECK(numa_boot({6, 1, 0}, "cma=32M", 0).error);
+}
+
+TEST_CASE("node_areas: which Reserved line is the default area, which a node's", "[replay][numa]") {
+  using cma::replay_detail::name_reserved_lines;
+  const auto params = [](const char* cmdline, const cma::kernel_version& kv) { return cma::parse_early_cma_params(cmdline, kv); };
+  SECTION("6.1: the node areas come first, the default area last") {
+    const auto n = name_reserved_lines({std::nullopt, std::nullopt, std::nullopt}, {6, 1, 0}, params("cma=32M cma_pernuma=16M", {6, 1, 0}));
+    CHECK(n.default_index == 2u);
+    CHECK(n.names == std::vector<std::string>{"pernuma0", "pernuma1", ""});
+  }
+  SECTION("7.3: the default area first; numa_cma= names the nodes that have one") {
+    const auto n = name_reserved_lines({std::nullopt, std::nullopt}, {7, 3, 0}, params("cma=32M numa_cma=1:16M", {7, 3, 0}));
+    CHECK(n.default_index == 0u);
+    CHECK(n.names == std::vector<std::string>{"", "numa1"});
+  }
+  SECTION("6.12: the line says the node; -1 is the default area") {
+    const auto n = name_reserved_lines({0, -1}, {6, 12, 0}, params("cma=32M numa_cma=0:8M", {6, 12, 0}));
+    CHECK(n.default_index == 1u);
+    CHECK(n.names == std::vector<std::string>{"numa0", ""});
+  }
+  SECTION("cma=0: every line is a node's, even a single one") {
+    const auto n = name_reserved_lines({std::nullopt}, {7, 3, 0}, params("cma=0 numa_cma=0:16M", {7, 3, 0}));
+    CHECK_FALSE(n.default_index);
+    CHECK(n.names == std::vector<std::string>{"numa0"});
+  }
 }

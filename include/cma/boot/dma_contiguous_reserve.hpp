@@ -163,7 +163,7 @@ struct cma_reservation_step {
   std::vector<std::string> debug_before; ///< pr_debug lines printed just before it
   boot_phase phase = boot_phase::sparse_init; ///< when, relative to other memblock users
   /// 7.x: a node's area declared after the default one, which only runs when the default
-  /// area was declared (dma_contiguous_reserve returns early otherwise) ...
+  /// area, if one was tried, was declared (dma_contiguous_reserve returns early otherwise) ...
   bool needs_default = false;
   /// ... and, sized by CONFIG_CMA_SIZE_PERNUMA, takes that area's size (cma_get_size).
   bool size_of_default = false;
@@ -220,17 +220,22 @@ inline void plan_numa_areas(dma_contiguous_plan& plan, const early_cma_params& p
 /// 7.x dma_numa_cma_reserve(), after the default area (kernel/dma/contiguous.c 7.3.4): one
 /// numa<N> per online node, its numa_cma= size first, else cma_pernuma=, else — with
 /// CONFIG_CMA_SIZE_PERNUMA, neither option given and more than one node online — the default
-/// area's size.  Nothing when the default area failed.
+/// area's size.  Nothing when the default area was tried and failed (dma_contiguous_reserve
+/// returns first); with `cma=0` it tries none, and the numa_cma=/cma_pernuma= sizes still apply.
 inline void plan_numa_areas_7x(dma_contiguous_plan& plan, const early_cma_params& p, const cma_kconfig& k,
                                const memblock& mb) {
   const auto nodes = online_nodes(mb);
   const bool configured = p.pernuma_given || p.numa_cma_given;
-  const bool by_default = k.size_pernuma && !configured && nodes.size() > 1;
+  // A default area is declared here only when its size is not 0 (`cma=0`: none, and then
+  // nothing to fail, so the nodes' own sizes still apply; nothing to copy either).
+  const bool global_planned = std::any_of(plan.steps.begin(), plan.steps.end(),
+                                          [](const cma_reservation_step& s) { return s.request.name == "reserved"; });
+  const bool by_default = k.size_pernuma && !configured && nodes.size() > 1 && global_planned;
   for (int nid : nodes) {
     cma_reservation_step st;
     st.request.nid = nid;
     st.request.name = "numa" + std::to_string(nid);
-    st.needs_default = true;
+    st.needs_default = global_planned;
     if (auto it = p.numa_cma.find(static_cast<unsigned>(nid)); it != p.numa_cma.end() && it->second) {
       st.request.size = it->second;
       st.why = "numa_cma=";

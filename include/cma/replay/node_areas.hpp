@@ -68,7 +68,7 @@ inline reserved_line_names name_reserved_lines(const std::vector<std::optional<i
   for (std::size_t i = 0; i < nodes.size(); ++i)
     if (nodes[i] == -1) r.default_index = i;
   const bool no_global = p.cma.given && p.cma.size == 0;
-  if (!r.default_index && !(nodes.size() > 1 && no_global))
+  if (!r.default_index && !no_global)
     r.default_index = kv >= kernel_version{7, 0} ? 0 : nodes.size() - 1;
   std::size_t nodeless = 0;
   for (std::size_t i = 0; i < nodes.size(); ++i)
