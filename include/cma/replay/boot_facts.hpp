@@ -46,7 +46,6 @@
 #include "node_areas.hpp"
 #include "options.hpp"
 
-#include <algorithm>
 #include <functional>
 #include <optional>
 #include <string>

@@ -196,22 +196,32 @@ private:
     for (const auto& d : facts_.per_node_areas()) {
       if (has_area_named(d.name)) continue;
       const std::uint64_t size = replay_detail::mib_bytes(d.mib);
-      std::string clash;
-      for (const auto& a : judge_.areas())
-        if (bytes_overlap(*d.base, size, a.base_pfn() << page_shift, a.count() << page_shift)) clash = a.name();
-      if (!clash.empty()) {
-        rep_.notes.push_back("area " + d.name + " not replayed: it shares pages with the area " + clash);
+      if (const auto clash = area_sharing_pages(*d.base, size)) {
+        rep_.notes.push_back("area " + d.name + " not replayed: it shares pages with the area " + *clash);
         continue;
       }
       if (const auto traced = first_traced_pfn(d.name); traced && (*traced < *d.base || *traced - *d.base >= size))
         rep_.notes.push_back("area " + d.name + ": its first traced allocation (pfn " + cma::detail::hex(*traced >> page_shift) +
                              ") lies outside the line taken for it (input " + std::to_string(d.where.file) + ", line " + std::to_string(d.where.line) +
                              "): the boot lines' order did not name the per-node areas as this kernel's does");
-      replay_detail::area_choice c;
-      replay_detail::make_area(c, d.name, *d.base, size, 0u, prof_, "boot log (a node's cma: Reserved line)");
-      for (auto& n : c.notes) rep_.notes.push_back(std::move(n));
-      if (c.area) judge_.add_area(std::move(*c.area), c.source);
+      add_boot_area(d.name, *d.base, size, "boot log (a node's cma: Reserved line)");
     }
+  }
+
+  // The name of an area already there that shares a page with [base, base + size), if any.
+  std::optional<std::string> area_sharing_pages(std::uint64_t base, std::uint64_t size) const {
+    std::optional<std::string> clash;
+    for (const auto& a : judge_.areas())
+      if (bytes_overlap(base, size, a.base_pfn() << page_shift, a.count() << page_shift)) clash = a.name();
+    return clash;
+  }
+  // An area the boot lines declare beside the default one (order_per_bit 0), unless the kernel
+  // could not have had it (make_area says why).
+  void add_boot_area(const std::string& name, std::uint64_t base, std::uint64_t size, const std::string& source) {
+    replay_detail::area_choice c;
+    replay_detail::make_area(c, name, base, size, 0u, prof_, source);
+    for (auto& n : c.notes) rep_.notes.push_back(std::move(n));
+    if (c.area) judge_.add_area(std::move(*c.area), c.source);
   }
 
   // The device-tree CMA pools (boot_facts.hpp) that are not the default area, each by its
@@ -221,17 +231,11 @@ private:
     for (const auto& p : facts_.dt_pools) {
       if (has_area_named(p.name)) continue; // the default area, or an --area named it: that one wins
       const std::uint64_t size = replay_detail::mib_bytes(p.mib);
-      std::string clash;
-      for (const auto& a : judge_.areas())
-        if (bytes_overlap(p.base, size, a.base_pfn() << page_shift, a.count() << page_shift)) clash = a.name();
-      if (!clash.empty()) {
-        rep_.notes.push_back("device-tree pool " + p.name + " not replayed: it shares pages with the area " + clash);
+      if (const auto clash = area_sharing_pages(p.base, size)) {
+        rep_.notes.push_back("device-tree pool " + p.name + " not replayed: it shares pages with the area " + *clash);
         continue;
       }
-      replay_detail::area_choice c;
-      replay_detail::make_area(c, p.name, p.base, size, 0u, prof_, "device tree (Reserved memory: created CMA memory pool)");
-      for (auto& n : c.notes) rep_.notes.push_back(std::move(n));
-      if (c.area) judge_.add_area(std::move(*c.area), c.source);
+      add_boot_area(p.name, p.base, size, "device tree (Reserved memory: created CMA memory pool)");
     }
   }
 
